@@ -28,7 +28,10 @@ export interface LabelSettings {
 }
 
 export type CreateThumbnailConfig = StorageSettings & { thumbnail: ThumbnailSettings };
-export type AnalyzeImageConfig = StorageSettings & { labels: LabelSettings; thumbnail: Pick<ThumbnailSettings, 'maxInputPixels'> };
+export type AnalyzeImageConfig = StorageSettings & {
+  labels: LabelSettings;
+  thumbnail: Pick<ThumbnailSettings, 'maxInputPixels'>;
+};
 
 type Env = Record<string, string | undefined>;
 
@@ -95,7 +98,10 @@ export function loadThumbnailSettings(env: Env = process.env): ThumbnailSettings
   return {
     maxWidth: readInteger(env, 'THUMBNAIL_MAX_WIDTH', defaults.maxWidth, 1, 4096),
     maxHeight: readInteger(env, 'THUMBNAIL_MAX_HEIGHT', defaults.maxHeight, 1, 4096),
-    opaqueFormat: readChoice(env, 'THUMBNAIL_OPAQUE_FORMAT', defaults.opaqueFormat, ['jpeg', 'webp'] as const),
+    opaqueFormat: readChoice(env, 'THUMBNAIL_OPAQUE_FORMAT', defaults.opaqueFormat, [
+      'jpeg',
+      'webp',
+    ] as const),
     alphaFormat: readChoice(env, 'THUMBNAIL_ALPHA_FORMAT', defaults.alphaFormat, ['png', 'webp'] as const),
     quality: readInteger(env, 'THUMBNAIL_QUALITY', defaults.quality, 1, 100),
     maxInputPixels: readInteger(env, 'MAX_INPUT_PIXELS', defaults.maxInputPixels, 1, 2 ** 32),

@@ -4,12 +4,7 @@ export class ConfigError extends Error {
 }
 
 /** Why an image cannot be turned into a thumbnail or labels. Each is permanent: retrying gives the same result. */
-export type InvalidImageReason =
-  | 'empty'
-  | 'unsupported-format'
-  | 'corrupt'
-  | 'too-many-pixels'
-  | 'too-large';
+export type InvalidImageReason = 'empty' | 'unsupported-format' | 'corrupt' | 'too-many-pixels' | 'too-large';
 
 /**
  * The bytes are not an image this pipeline can read. The handler records it as a failure on the image's item and

@@ -44,7 +44,9 @@ export function decodeS3EventKey(encodedKey: string): string {
   try {
     return decodeURIComponent(encodedKey.replace(/\+/g, ' '));
   } catch (error) {
-    throw new MalformedEventError(`object key "${encodedKey}" is not valid percent-encoding`, { cause: error });
+    throw new MalformedEventError(`object key "${encodedKey}" is not valid percent-encoding`, {
+      cause: error,
+    });
   }
 }
 
@@ -115,7 +117,13 @@ function parseS3Record(
   let kind: S3ObjectEvent['kind'];
   if (eventName.startsWith('ObjectCreated:')) kind = 'created';
   else if (eventName.startsWith('ObjectRemoved:')) kind = 'removed';
-  else return { messageId, bucket, key, reason: `event "${eventName}" is neither ObjectCreated nor ObjectRemoved` };
+  else
+    return {
+      messageId,
+      bucket,
+      key,
+      reason: `event "${eventName}" is neither ObjectCreated nor ObjectRemoved`,
+    };
 
   const sequencer = readString(s3.object, 'sequencer', `${where}.s3.object`);
   normalizeSequencer(sequencer);
@@ -132,7 +140,8 @@ function parseS3Record(
   };
   if (typeof s3.object.size === 'number') event.size = s3.object.size;
   if (typeof s3.object.eTag === 'string' && s3.object.eTag !== '') event.eTag = s3.object.eTag;
-  if (typeof s3.object.versionId === 'string' && s3.object.versionId !== '') event.versionId = s3.object.versionId;
+  if (typeof s3.object.versionId === 'string' && s3.object.versionId !== '')
+    event.versionId = s3.object.versionId;
   return event;
 }
 
@@ -162,7 +171,12 @@ export function parseSnsS3Notifications(event: SNSEvent, rawBucket: string): Par
     }
 
     body.Records.forEach((s3Record: unknown, s3Index: number) => {
-      const result = parseS3Record(s3Record, messageId, rawBucket, `message ${messageId} Records[${s3Index}]`);
+      const result = parseS3Record(
+        s3Record,
+        messageId,
+        rawBucket,
+        `message ${messageId} Records[${s3Index}]`,
+      );
       if ('reason' in result) parsed.ignored.push(result);
       else parsed.objectEvents.push(result);
     });
