@@ -27,11 +27,17 @@ export interface LabelSettings {
   minConfidence: number;
 }
 
-export type CreateThumbnailConfig = StorageSettings & { thumbnail: ThumbnailSettings };
-export type AnalyzeImageConfig = StorageSettings & {
-  labels: LabelSettings;
-  thumbnail: Pick<ThumbnailSettings, 'maxInputPixels'>;
-};
+/** Limits on the original object, checked before it is read into memory. */
+export interface InputLimits {
+  maxInputBytes: number;
+}
+
+export type CreateThumbnailConfig = StorageSettings & InputLimits & { thumbnail: ThumbnailSettings };
+export type AnalyzeImageConfig = StorageSettings &
+  InputLimits & {
+    labels: LabelSettings;
+    thumbnail: Pick<ThumbnailSettings, 'maxInputPixels'>;
+  };
 
 type Env = Record<string, string | undefined>;
 
@@ -43,6 +49,9 @@ export const DEFAULT_THUMBNAIL_SETTINGS: ThumbnailSettings = {
   quality: 80,
   maxInputPixels: 100_000_000,
 };
+
+// Large enough for any camera JPEG or PNG export; an original is held in memory once while it is processed.
+export const DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024;
 
 export const DEFAULT_LABEL_SETTINGS: LabelSettings = { maxLabels: 10, minConfidence: 75 };
 
@@ -116,13 +125,18 @@ export function loadLabelSettings(env: Env = process.env): LabelSettings {
   };
 }
 
+export function loadInputLimits(env: Env = process.env): InputLimits {
+  return { maxInputBytes: readInteger(env, 'MAX_INPUT_BYTES', DEFAULT_MAX_INPUT_BYTES, 1, 2 ** 31) };
+}
+
 export function loadCreateThumbnailConfig(env: Env = process.env): CreateThumbnailConfig {
-  return { ...loadStorageSettings(env), thumbnail: loadThumbnailSettings(env) };
+  return { ...loadStorageSettings(env), ...loadInputLimits(env), thumbnail: loadThumbnailSettings(env) };
 }
 
 export function loadAnalyzeImageConfig(env: Env = process.env): AnalyzeImageConfig {
   return {
     ...loadStorageSettings(env),
+    ...loadInputLimits(env),
     labels: loadLabelSettings(env),
     thumbnail: { maxInputPixels: loadThumbnailSettings(env).maxInputPixels },
   };
