@@ -60,7 +60,11 @@ export function readObject(s3: S3Client, ref: ObjectRef): Promise<Buffer | Objec
 }
 
 /** Reads at most `byteCount` bytes from the start of an object, enough to recognise its format. */
-export function readObjectStart(s3: S3Client, ref: ObjectRef, byteCount: number): Promise<Buffer | ObjectGone> {
+export function readObjectStart(
+  s3: S3Client,
+  ref: ObjectRef,
+  byteCount: number,
+): Promise<Buffer | ObjectGone> {
   return getBytes(s3, ref, `bytes=0-${byteCount - 1}`);
 }
 

@@ -1,0 +1,1 @@
+export { type LocalRekognition, type LocalRekognitionOptions, startLocalRekognition } from './server';
