@@ -1,0 +1,84 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { closeServer, listenOnLoopback } from '../ports';
+import type { TableModel } from '../template/service-model';
+
+export interface DynamoDbServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  portOption?: string;
+  /** LevelDB folder; data stays between runs. */
+  directory: string;
+  region: string;
+  tables: TableModel[];
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface LocalDynamoDbServer {
+  endpoint: string;
+  port: number;
+  /** Tables created by this start (the others already existed). */
+  createdTables: string[];
+  close(): Promise<void>;
+}
+
+function keySchemaText(keySchema: unknown): string {
+  return JSON.stringify(
+    (Array.isArray(keySchema) ? keySchema : []).map(
+      (element: { AttributeName?: string; KeyType?: string }) => [element.AttributeName, element.KeyType],
+    ),
+  );
+}
+
+/** Creates each table that does not exist yet; an existing table must have the template's key schema. */
+async function ensureTables(
+  client: DynamoDBClient,
+  tables: TableModel[],
+  directory: string,
+): Promise<string[]> {
+  const created: string[] = [];
+  for (const table of tables) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: table.name }));
+      const expected = keySchemaText(table.definition.KeySchema);
+      const actual = keySchemaText(Table?.KeySchema);
+      if (expected !== actual) {
+        throw new Error(
+          `table ${table.name} in ${directory} has key schema ${actual}, but the template defines ${expected}: ` +
+            `stop the stack and delete ${directory} to recreate it`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      await client.send(
+        new CreateTableCommand({ ...table.definition, TableName: table.name } as CreateTableCommandInput),
+      );
+      created.push(table.name);
+    }
+  }
+  return created;
+}
+
+/** Starts dynalite on 127.0.0.1 with the template's tables, stored under `directory`. */
+export async function startDynamoDbServer(options: DynamoDbServerOptions): Promise<LocalDynamoDbServer> {
+  // Zero delays: tables are ACTIVE as soon as CreateTable returns.
+  const server = dynalite({ path: options.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listenOnLoopback(server, options.port, 'DynamoDB', options.portOption);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: options.credentials });
+  try {
+    const createdTables = await ensureTables(client, options.tables, options.directory);
+    return { endpoint, port, createdTables, close: () => closeServer(server) };
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
+
+/** Files and folders whose changes make the packaged template and zips stale. */
+const PACKAGE_INPUTS = [
+  'serverless.yml',
+  'resources',
+  'src',
+  'package.json',
+  'package-lock.json',
+  'scripts/serverless',
+];
+
+/** Newest modification time under a file or folder, in ms; 0 when it does not exist. */
+async function newestModification(target: string): Promise<number> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(target);
+  } catch {
+    return 0;
+  }
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = info.mtimeMs;
+  for (const entry of await readdir(target)) {
+    newest = Math.max(newest, await newestModification(path.join(target, entry)));
+  }
+  return newest;
+}
+
+/** Oldest modification time of the template and the zips beside it; undefined when the template is missing. */
+async function oldestOutput(packageDir: string): Promise<number | undefined> {
+  let templateTime: number;
+  try {
+    templateTime = (await stat(path.join(packageDir, TEMPLATE_FILE))).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const zips = (await readdir(packageDir)).filter((name) => name.endsWith('.zip'));
+  if (zips.length === 0) return undefined;
+  const zipTimes = await Promise.all(
+    zips.map(async (name) => (await stat(path.join(packageDir, name))).mtimeMs),
+  );
+  return Math.min(templateTime, ...zipTimes);
+}
+
+/** Returns why the package must be rebuilt, or undefined when it is up to date. */
+export async function packageStaleReason(
+  projectDir: string,
+  packageDir: string,
+): Promise<string | undefined> {
+  const outputTime = await oldestOutput(packageDir);
+  if (outputTime === undefined)
+    return `${path.relative(projectDir, packageDir) || packageDir} has no packaged template and zips`;
+  for (const input of PACKAGE_INPUTS) {
+    if ((await newestModification(path.join(projectDir, input))) > outputTime)
+      return `${input} changed since the last package`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `sls package --stage STAGE` with npm in offline mode, so serverless-esbuild's install of external modules
+ * (sharp) uses the npm cache instead of retrying the network. Its output goes to this process's stdout/stderr.
+ */
+export function runServerlessPackage(projectDir: string, stage: string): Promise<void> {
+  const sls = path.join(projectDir, 'node_modules', '.bin', 'sls');
+  return new Promise((resolve, reject) => {
+    const child = spawn(sls, ['package', '--stage', stage], {
+      cwd: projectDir,
+      env: { ...process.env, npm_config_offline: 'true' },
+      stdio: 'inherit',
+    });
+    child.on('error', (error) =>
+      reject(new Error(`cannot run ${sls}: ${error.message}; run "npm install" first`)),
+    );
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(
+            `"sls package --stage ${stage}" failed (${signal ?? `exit code ${code}`}); see its output above`,
+          ),
+        );
+    });
+  });
+}
+
+/**
+ * Packages the service for `stage` unless the packaged template and zips are newer than every packaging input,
+ * and logs which it did. `skip` leaves the package as it is.
+ */
+export async function ensurePackaged(
+  projectDir: string,
+  stage: string,
+  log: (line: string) => void,
+  skip = false,
+): Promise<void> {
+  const packageDir = path.join(projectDir, '.serverless');
+  const reason = await packageStaleReason(projectDir, packageDir);
+  if (reason === undefined) {
+    log(
+      'package is up to date (template and zips are newer than serverless.yml, resources/ and src/): skipping sls package',
+    );
+    return;
+  }
+  if (skip) {
+    log(`warning: ${reason}, but --no-package was given: using the package as it is`);
+    return;
+  }
+  log(`packaging for stage ${stage}: ${reason}`);
+  const startedAt = Date.now();
+  await runServerlessPackage(projectDir, stage);
+  log(`packaged in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What a running stack writes to `<data folder>/stack.json`, so other commands can find it. */
+export interface StackDescription {
+  pid: number;
+  startedAt: string;
+  dataDir: string;
+  region: string;
+  endpoints: { s3: string; dynamodb: string; rekognition: string | null };
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  rawBucket: string;
+  thumbnailBucket: string | null;
+  tableName: string;
+  buckets: string[];
+  functions: { key: string; name: string }[];
+  /** Folder of invocation records of events whose retries ran out. */
+  failureDirectory: string;
+  logDirectory: string;
+}
+
+export function stackFilePath(dataDir: string): string {
+  return path.join(dataDir, 'stack.json');
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads stack.json when it belongs to a process that is still running; undefined otherwise. */
+export function readRunningStack(dataDir: string): StackDescription | undefined {
+  let description: StackDescription;
+  try {
+    description = JSON.parse(readFileSync(stackFilePath(dataDir), 'utf8')) as StackDescription;
+  } catch {
+    return undefined;
+  }
+  return typeof description.pid === 'number' && isProcessAlive(description.pid) ? description : undefined;
+}
+
+export async function writeStackFile(description: StackDescription): Promise<void> {
+  await writeFile(stackFilePath(description.dataDir), `${JSON.stringify(description, null, 2)}\n`);
+}
+
+export async function removeStackFile(dataDir: string): Promise<void> {
+  await rm(stackFilePath(dataDir), { force: true });
+}
+
+/** The environment that points `sls invoke local` (and any AWS SDK or CLI) at the running stack. */
+export function invokeLocalEnvironment(description: StackDescription): Record<string, string> {
+  const environment: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: description.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: description.credentials.secretAccessKey,
+    AWS_REGION: description.region,
+    AWS_ENDPOINT_URL_S3: description.endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: description.endpoints.dynamodb,
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+  if (description.endpoints.rekognition !== null) {
+    environment.AWS_ENDPOINT_URL_REKOGNITION = description.endpoints.rekognition;
+  }
+  return environment;
+}
