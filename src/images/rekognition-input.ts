@@ -1,6 +1,7 @@
-import type { Metadata } from 'sharp';
 import { InvalidImageError } from '../errors';
+import type { DetectedFormat } from './image-format';
 import { sharp } from './sharp-setup';
+import { corruptImageError, inspectImage } from './source-image';
 
 /**
  * Amazon Rekognition's fixed image quotas for DetectLabels, from "Guidelines and quotas in Amazon Rekognition"
@@ -35,10 +36,6 @@ export function sniffRekognitionFormat(head: Uint8Array): RekognitionNativeForma
   return undefined;
 }
 
-// Raster formats the converter accepts. Vector and document formats (SVG, PDF) are left out on purpose: rendering
-// them from untrusted uploads brings a second parser for no gain in label quality.
-const ACCEPTED_INPUT_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif', 'jp2', 'jxl']);
-
 // Maximum side of the JPEG sent to Rekognition. It keeps ample detail for labels, and at this size a quality-90 JPEG
 // of a photo usually fits the 5 MB request limit on the first try; noise-like images take the shrinking loop.
 const TARGET_MAX_DIMENSION = 4096;
@@ -50,21 +47,20 @@ const MAX_ENCODE_ATTEMPTS = 4;
  * orientation applied, is sRGB, holds only the first frame or page, and has alpha flattened onto white. Each side is
  * from 80 to 4096 pixels (within Rekognition's 80 to 10,000), and the file is under 5 MB.
  *
- * The pixel count is read from the header and checked against `maxInputPixels` before any pixel is decoded.
+ * The original passes the same gate as a thumbnail (`inspectImage`): format from its signature, pixel count from its
+ * header against `maxInputPixels`, before any pixel is decoded.
  *
  * @throws InvalidImageError with reason `empty`, `unsupported-format`, `corrupt`, `too-many-pixels` or `too-large`.
  */
 export async function prepareRekognitionBytes(input: Buffer, maxInputPixels: number): Promise<Buffer> {
-  if (input.length === 0) {
-    throw new InvalidImageError('empty', 'The image is empty (0 bytes); upload the image file again.');
-  }
-
-  const { width, height } = await readHeaderDimensions(input, maxInputPixels);
+  const { detected, source } = await inspectImage(input, maxInputPixels);
+  const width = source.displayWidth;
+  const height = source.displayHeight;
   const target = fitRekognitionDimensions(width, height);
 
   let maxDimension = Math.min(TARGET_MAX_DIMENSION, Math.max(target.width, target.height));
   for (let attempt = 1; attempt <= MAX_ENCODE_ATTEMPTS; attempt++) {
-    const output = await encodeJpeg(input, maxInputPixels, target, maxDimension);
+    const output = await encodeJpeg(input, detected, maxInputPixels, target, maxDimension);
     if (output.length < REKOGNITION_IMAGE_LIMITS.maxRequestBytes) return output;
 
     // JPEG size grows roughly with the pixel count, so scale the sides by the square root of the overshoot.
@@ -81,45 +77,6 @@ export async function prepareRekognitionBytes(input: Buffer, maxInputPixels: num
 interface Dimensions {
   width: number;
   height: number;
-}
-
-async function readHeaderDimensions(input: Buffer, maxInputPixels: number): Promise<Dimensions> {
-  let metadata: Metadata;
-  try {
-    // The pixel limit is checked below against our own setting, so sharp's built-in limit is off for the header read.
-    metadata = await sharp(input, { limitInputPixels: false }).metadata();
-  } catch (error) {
-    throw toInvalidImageError(error);
-  }
-
-  const format = metadata.format;
-  if (format === undefined || !ACCEPTED_INPUT_FORMATS.has(format)) {
-    throw new InvalidImageError(
-      'unsupported-format',
-      `The image format "${format ?? 'unknown'}" is not supported for label detection; ` +
-        'upload a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image.',
-    );
-  }
-
-  const width = metadata.width;
-  const height = metadata.pageHeight ?? metadata.height;
-  if (width === undefined || height === undefined || width === 0 || height === 0) {
-    throw new InvalidImageError(
-      'corrupt',
-      `The ${format} header gives no image dimensions; the file is damaged.`,
-    );
-  }
-  if (width * height > maxInputPixels) {
-    throw new InvalidImageError(
-      'too-many-pixels',
-      `The image is ${width}x${height} (${width * height} pixels), more than the limit of ${maxInputPixels} ` +
-        'pixels (MAX_INPUT_PIXELS); upload a smaller image.',
-    );
-  }
-
-  // Orientations 5 to 8 swap width and height once applied.
-  const swapsSides = metadata.orientation !== undefined && metadata.orientation >= 5;
-  return swapsSides ? { width: height, height: width } : { width, height };
 }
 
 /**
@@ -147,6 +104,7 @@ function fitRekognitionDimensions(width: number, height: number): Dimensions {
 
 async function encodeJpeg(
   input: Buffer,
+  detected: DetectedFormat,
   maxInputPixels: number,
   target: Dimensions,
   maxDimension: number,
@@ -164,32 +122,6 @@ async function encodeJpeg(
       .jpeg({ quality: JPEG_QUALITY })
       .toBuffer();
   } catch (error) {
-    throw toInvalidImageError(error);
+    throw corruptImageError(detected, error);
   }
-}
-
-/** Maps a sharp decoding failure to the reason the pipeline records. */
-function toInvalidImageError(error: unknown): InvalidImageError {
-  const detail = error instanceof Error ? error.message : String(error);
-  if (detail.includes('unsupported image format') || detail.includes('has not been built in')) {
-    return new InvalidImageError(
-      'unsupported-format',
-      `The image format cannot be read (${detail}); upload a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image.`,
-      { cause: error },
-    );
-  }
-  if (detail.includes('exceeds pixel limit')) {
-    return new InvalidImageError(
-      'too-many-pixels',
-      `The image has more pixels than the decoder accepts (${detail}); upload a smaller image.`,
-      { cause: error },
-    );
-  }
-  return new InvalidImageError(
-    'corrupt',
-    `The image cannot be decoded (${detail}); the file is damaged or truncated.`,
-    {
-      cause: error,
-    },
-  );
 }
