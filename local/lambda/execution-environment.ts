@@ -12,11 +12,13 @@ export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** Receives the environment's output, one line at a time. */
 export type LogSink = (line: string) => void;
 
-type ChildMessage =
+/** Every message also carries the child's peak resident memory so far, in MB. */
+type ChildMessage = { maxMemoryUsedMb?: number } & (
   | { type: 'ready' }
   | { type: 'init-error'; error: FunctionError }
   | { type: 'result'; requestId: string; ok: true; value: unknown }
-  | { type: 'result'; requestId: string; ok: false; error: FunctionError };
+  | { type: 'result'; requestId: string; ok: false; error: FunctionError }
+);
 
 interface PendingInvocation {
   requestId: string;
@@ -36,6 +38,7 @@ export class ExecutionEnvironment {
   private readonly child: ChildProcess;
   private readonly ready: Promise<FunctionError | undefined>;
   private pending: PendingInvocation | undefined;
+  private maxMemoryUsedMb: number | undefined;
   private exited = false;
 
   constructor(
@@ -76,6 +79,7 @@ export class ExecutionEnvironment {
           clearTimeout(timer);
           resolve(message.error);
         } else if (message.type === 'result') {
+          this.maxMemoryUsedMb = message.maxMemoryUsedMb;
           this.settle(message.requestId, message.ok ? { ok: true, value: message.value } : message);
         }
       });
@@ -149,8 +153,11 @@ export class ExecutionEnvironment {
     });
     this.log(`END RequestId: ${requestId}`);
     const status = result.ok ? '' : `\tStatus: ${result.error.errorType}`;
+    const maxMemory =
+      this.maxMemoryUsedMb === undefined ? '' : `\tMax Memory Used: ${this.maxMemoryUsedMb} MB`;
     this.log(
-      `REPORT RequestId: ${requestId}\tDuration: ${result.durationMs} ms\tMemory Size: ${this.config.memorySize} MB${status}`,
+      `REPORT RequestId: ${requestId}\tDuration: ${result.durationMs} ms\tMemory Size: ${this.config.memorySize} MB` +
+        `${maxMemory}${status}`,
     );
     return result;
   }

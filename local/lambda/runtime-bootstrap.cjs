@@ -32,7 +32,9 @@ function toErrorPayload(error) {
 
 /** @param {Record<string, unknown>} message */
 function send(message) {
-  if (process.send) process.send(message);
+  // Peak resident memory of this environment so far, like the Max Memory Used of Lambda's REPORT line.
+  const maxMemoryUsedMb = Math.ceil(process.resourceUsage().maxRSS / 1024);
+  if (process.send) process.send({ ...message, maxMemoryUsedMb });
 }
 
 // Lambda's runtime prefixes console output with the time, request id and level (the text log format).
