@@ -36,16 +36,17 @@ export function sniffRekognitionFormat(head: Uint8Array): RekognitionNativeForma
   return undefined;
 }
 
-// Maximum side of the JPEG sent to Rekognition. It keeps ample detail for labels, and at this size a quality-90 JPEG
-// of a photo usually fits the 5 MB request limit on the first try; noise-like images take the shrinking loop.
-const TARGET_MAX_DIMENSION = 4096;
+// Maximum side of the JPEG sent to Rekognition. 2048 keeps ample detail for labels, lets libjpeg shrink a camera photo
+// on load (on a 12 MP JPEG the peak grew by 36 MiB instead of 83 MiB at 4096, bench/image-memory.ts), and a quality-90 JPEG
+// of that size fits the 5 MB request limit on the first try; noise-like images take the shrinking loop.
+const TARGET_MAX_DIMENSION = 2048;
 const JPEG_QUALITY = 90;
 const MAX_ENCODE_ATTEMPTS = 4;
 
 /**
  * Converts any readable raster image into a JPEG that Rekognition accepts as `Image.Bytes`. The output has EXIF
  * orientation applied, is sRGB, holds only the first frame or page, and has alpha flattened onto white. Each side is
- * from 80 to 4096 pixels (within Rekognition's 80 to 10,000), and the file is under 5 MB.
+ * from 80 to 2048 pixels (within Rekognition's 80 to 10,000), and the file is under 5 MB.
  *
  * The original passes the same gate as a thumbnail (`inspectImage`): format from its signature, pixel count from its
  * header against `maxInputPixels`, before any pixel is decoded.

@@ -1,19 +1,22 @@
 /**
- * Measures the wall time and peak resident memory (maxRSS) of one createThumbnail call, each in a fresh Node.js
- * process so that no earlier image inflates the peak. For comparison it also measures decoding the whole image to raw
- * pixels with sharp, which is what the thumbnail would cost without shrink-on-load.
+ * Measures the wall time and peak resident memory (maxRSS) of the image work of each function, each in a fresh Node.js
+ * process so that no earlier image inflates the peak: createThumbnail (createThumbnail's work) and
+ * prepareRekognitionBytes (analyzeImage's work for images Rekognition cannot read from S3). For comparison it also
+ * measures decoding the whole image to raw pixels with sharp, which is what a thumbnail would cost without
+ * shrink-on-load.
  *
- * Usage: npx tsx bench/thumbnail-memory.ts IMAGE_FILE
+ * Usage: npx tsx bench/image-memory.ts IMAGE_FILE...
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_THUMBNAIL_SETTINGS } from '../src/config';
+import { prepareRekognitionBytes } from '../src/images/rekognition-input';
 import { sharp } from '../src/images/sharp-setup';
 import { createThumbnail } from '../src/images/thumbnail';
 
-type Mode = 'thumbnail' | 'full-decode';
-const MODES: readonly Mode[] = ['thumbnail', 'full-decode'];
+type Mode = 'thumbnail' | 'rekognition-bytes' | 'full-decode';
+const MODES: readonly Mode[] = ['thumbnail', 'rekognition-bytes', 'full-decode'];
 
 interface Measurement {
   mode: Mode;
@@ -38,6 +41,9 @@ async function measure(mode: Mode, file: string): Promise<Measurement> {
   if (mode === 'thumbnail') {
     const thumbnail = await createThumbnail(input, DEFAULT_THUMBNAIL_SETTINGS);
     output = `${thumbnail.width}x${thumbnail.height} ${thumbnail.format}, ${thumbnail.data.length} bytes`;
+  } else if (mode === 'rekognition-bytes') {
+    const bytes = await prepareRekognitionBytes(input, DEFAULT_THUMBNAIL_SETTINGS.maxInputPixels);
+    output = `JPEG, ${bytes.length} bytes`;
   } else {
     const { info } = await sharp(input).raw().toBuffer({ resolveWithObject: true });
     output = `${info.width}x${info.height}x${info.channels} raw, ${info.size} bytes`;
@@ -64,23 +70,24 @@ async function main(): Promise<void> {
     return;
   }
 
-  const file = args[0];
-  if (file === undefined) {
-    console.error('Usage: npx tsx bench/thumbnail-memory.ts IMAGE_FILE');
+  if (args.length === 0) {
+    console.error('Usage: npx tsx bench/image-memory.ts IMAGE_FILE...');
     process.exitCode = 2;
     return;
   }
-  const absoluteFile = path.resolve(file);
-  console.log(`file: ${absoluteFile} (${readFileSync(absoluteFile).length} bytes)`);
   console.log(`node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}`);
-  for (const mode of MODES) {
-    const result = runInFreshProcess(mode, absoluteFile);
-    const added = result.maxRssMiB - result.baselineMaxRssMiB;
-    console.log(
-      `${result.mode.padEnd(12)} ${result.milliseconds.toFixed(0).padStart(5)} ms  ` +
-        `maxRSS ${result.maxRssMiB.toFixed(1)} MiB (baseline ${result.baselineMaxRssMiB.toFixed(1)} MiB, ` +
-        `+${added.toFixed(1)} MiB)  ${result.output}`,
-    );
+  for (const file of args) {
+    const absoluteFile = path.resolve(file);
+    console.log(`file: ${absoluteFile} (${readFileSync(absoluteFile).length} bytes)`);
+    for (const mode of MODES) {
+      const result = runInFreshProcess(mode, absoluteFile);
+      const added = result.maxRssMiB - result.baselineMaxRssMiB;
+      console.log(
+        `  ${result.mode.padEnd(17)} ${result.milliseconds.toFixed(0).padStart(5)} ms  ` +
+          `maxRSS ${result.maxRssMiB.toFixed(1)} MiB (baseline ${result.baselineMaxRssMiB.toFixed(1)} MiB, ` +
+          `+${added.toFixed(1)} MiB)  ${result.output}`,
+      );
+    }
   }
 }
 
