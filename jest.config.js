@@ -6,6 +6,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },
+  globalSetup: '<rootDir>/test/support/report-corpus.ts',
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 60000,
 };

@@ -36,6 +36,11 @@ function describeStack(stack: LocalStack, startSeconds: number, projectDir: stri
     .map(([name, value]) => `${name}=${value}`)
     .join(' \\\n    ');
   const firstFunction = stack.functions[0]?.model.key ?? 'FUNCTION';
+  const defaultDataDir = path.resolve(projectDir, '.local-data');
+  const dataDirOption =
+    path.resolve(description.dataDir) === defaultDataDir
+      ? ''
+      : ` --data-dir ${relative(description.dataDir)}`;
 
   const lines = [
     `Local stack is running (started in ${startSeconds.toFixed(1)} s). Press Ctrl+C to stop.`,
@@ -55,9 +60,12 @@ function describeStack(stack: LocalStack, startSeconds: number, projectDir: stri
     'Process images through the pipeline:',
     '  npm run process -- path/to/photos',
     '',
-    'Run one function by hand against this stack:',
+    'Run one function by hand against this stack, on an object already in the raw bucket:',
+    `  npm run --silent event -- KEY${dataDirOption} > event.json`,
     `  env ${environment} \\`,
-    `    npx sls invoke local --stage local -f ${firstFunction} -p events/object-created.json`,
+    `    npx sls invoke local --stage local -f ${firstFunction} -p event.json`,
+    '(The samples in events/ carry fixed, old sequencers: once the stack has processed their key, the functions',
+    'skip them as stale events, which is the correct outcome.)',
     '',
   );
   return lines.join('\n');

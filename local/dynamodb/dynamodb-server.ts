@@ -69,7 +69,17 @@ async function ensureTables(
 export async function startDynamoDbServer(options: DynamoDbServerOptions): Promise<LocalDynamoDbServer> {
   // Zero delays: tables are ACTIVE as soon as CreateTable returns.
   const server = dynalite({ path: options.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listenOnLoopback(server, options.port, 'DynamoDB', options.portOption);
+  let port: number;
+  try {
+    port = await listenOnLoopback(server, options.port, 'DynamoDB', options.portOption);
+  } catch (error) {
+    // dynalite opens its LevelDB store when it is created but closes it only in close() of a listening server, so
+    // it listens on a free port just long enough to close the store, which would otherwise keep writing files.
+    await listenOnLoopback(server, 0, 'DynamoDB')
+      .then(() => closeServer(server))
+      .catch(() => {});
+    throw error;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: options.region, credentials: options.credentials });
   try {

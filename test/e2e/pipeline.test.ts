@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
@@ -10,6 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3EventRecord, SNSEvent } from 'aws-lambda';
 import sharp from 'sharp';
 import { keysOfStoredEvent } from '../../local/batch/image-results';
 import { collectInputFiles } from '../../local/batch/input-files';
@@ -20,6 +23,8 @@ import { type Delivery, type LocalStack, startLocalStack } from '../../local/sta
 import { fixture } from '../support/shared-images';
 
 const PROJECT_DIR = path.resolve(__dirname, '..', '..');
+const TSX_CLI = path.join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const execFileAsync = promisify(execFile);
 const SAMPLES = ['dog_bicycle_truck.jpg', 'person_dog_horse.jpg', 'coffee_cup.png', 'astronaut_portrait.png'];
 // EXIF orientations 1 (as stored), 6 (rotate 90° clockwise) and 8 (rotate 270°) of the same landscape photo.
 const ORIENTED = ['Landscape_1.jpg', 'Landscape_6.jpg', 'Landscape_8.jpg'];
@@ -162,6 +167,18 @@ describe('local pipeline', () => {
       expect(report(key)?.error ?? '').not.toBe('');
     });
 
+    // Both functions must record their own failure, so neither ends in Lambda's retries and failure store.
+    it.each(['broken/empty.jpg', 'notes.txt'])('records both stages of %s as failed', async (key) => {
+      const item = await getItem(key);
+
+      expect(item?.ThumbnailStatus).toBe('failed');
+      expect(item?.LabelsStatus).toBe('failed');
+    });
+
+    it('names the empty file in the label failure', async () => {
+      expect((await getItem('broken/empty.jpg'))?.LabelsError).toMatch(/"broken\/empty.jpg".*empty/);
+    });
+
     it('writes no thumbnail for a text file', async () => {
       await expect(
         s3.send(new HeadObjectCommand({ Bucket: stack.description.thumbnailBucket ?? '', Key: 'notes.txt' })),
@@ -205,6 +222,44 @@ describe('local pipeline', () => {
 
     it('leaves the thumbnail as it was', async () => {
       expect((await headThumbnail()).ETag).toBe(eTagBefore);
+    });
+  });
+
+  describe('generated event for sls invoke local', () => {
+    const key = 'person_dog_horse.jpg';
+    let event: SNSEvent;
+    let sequencerBefore: unknown;
+
+    beforeAll(async () => {
+      sequencerBefore = (await getItem(key))?.ThumbnailSequencer;
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [
+          TSX_CLI,
+          path.join(PROJECT_DIR, 'local', 'make-event.ts'),
+          key,
+          '--data-dir',
+          stack.description.dataDir,
+        ],
+        { cwd: PROJECT_DIR },
+      );
+      event = JSON.parse(stdout) as SNSEvent;
+      const createThumbnail = stack.functions.find((fn) => fn.model.key === 'createThumbnail');
+      stack.deliver(createThumbnail?.model.name ?? '', event);
+      await stack.whenIdle();
+    }, 60_000);
+
+    it('names the key as S3 encodes it', () => {
+      const message = JSON.parse(event.Records[0]?.Sns.Message ?? '{}') as { Records: S3EventRecord[] };
+
+      expect(message.Records[0]?.s3.object.key).toBe('person_dog_horse.jpg');
+    });
+
+    it('is processed as a newer event than the upload', async () => {
+      const sequencerAfter = (await getItem(key))?.ThumbnailSequencer;
+
+      expect(typeof sequencerAfter).toBe('string');
+      expect(String(sequencerAfter) > String(sequencerBefore)).toBe(true);
     });
   });
 

@@ -10,7 +10,7 @@ import {
   startS3Server,
 } from '../../local/s3/s3-server';
 
-describe('local S3 conditional reads', () => {
+describe('local S3 conditional and ranged reads', () => {
   let directory: string;
   let server: LocalS3Server;
   let client: S3Client;
@@ -28,6 +28,7 @@ describe('local S3 conditional reads', () => {
       credentials: { accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: LOCAL_SECRET_ACCESS_KEY },
     });
     await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'photo.jpg', Body: content }));
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'empty.jpg', Body: Buffer.alloc(0) }));
   });
   afterAll(async () => {
     client.destroy();
@@ -68,5 +69,22 @@ describe('local S3 conditional reads', () => {
     );
 
     await expect(read).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  // S3 answers a byte range of an empty object with 416 InvalidRange (S3 API reference, GetObject).
+  it('answers 416 for a range of an empty object', async () => {
+    const read = client.send(
+      new GetObjectCommand({ Bucket: 'bucket', Key: 'empty.jpg', Range: 'bytes=0-63' }),
+    );
+
+    await expect(read).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+  });
+
+  it('returns the first bytes for a range of a non-empty object', async () => {
+    const response = await client.send(
+      new GetObjectCommand({ Bucket: 'bucket', Key: 'photo.jpg', Range: 'bytes=0-4' }),
+    );
+
+    expect(await response.Body?.transformToString()).toBe('first');
   });
 });
