@@ -21,15 +21,35 @@ function stageError(name: string, stage: StageState): string | undefined {
   return undefined;
 }
 
+/** The part of a recorded failure after `Cannot ... "KEY": `, which both functions write in the same form. */
+function reasonOf(key: string, message: string): string {
+  const marker = `"${key}": `;
+  const at = message.indexOf(marker);
+  return at === -1 ? message : message.slice(at + marker.length);
+}
+
+/** One line per failed stage, or one line for both when they failed for the same reason. */
+function stageErrors(progress: ImageProgress): string[] {
+  const { thumbnail, labels } = progress;
+  if (
+    thumbnail.state === 'failed' &&
+    labels.state === 'failed' &&
+    reasonOf(progress.key, thumbnail.error) === reasonOf(progress.key, labels.error)
+  ) {
+    return [`thumbnail and labels: ${reasonOf(progress.key, thumbnail.error)}`];
+  }
+  return [stageError('thumbnail', thumbnail), stageError('labels', labels)].filter(
+    (error): error is string => error !== undefined,
+  );
+}
+
 /** Builds the report entry of an image; `timeoutMessage` is set when waiting for it gave up. */
 export function toImageReport(
   progress: ImageProgress,
   thumbnailPath: string | null,
   timeoutMessage?: string,
 ): ImageReport {
-  const errors = [stageError('thumbnail', progress.thumbnail), stageError('labels', progress.labels)].filter(
-    (error): error is string => error !== undefined,
-  );
+  const errors = stageErrors(progress);
   if (timeoutMessage !== undefined) errors.unshift(timeoutMessage);
   const done = errors.length === 0;
   return {

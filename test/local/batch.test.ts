@@ -118,6 +118,35 @@ describe('report', () => {
     expect(report.error).toBe('labels: bad image');
   });
 
+  it('gives a shared failure reason once', () => {
+    const reason = 'Unsupported image format: SVG. Upload a JPEG image instead.';
+    const report = toImageReport(
+      {
+        key: 'a.svg',
+        thumbnail: { state: 'failed', error: `Cannot create a thumbnail for "a.svg": ${reason}` },
+        labels: { state: 'failed', error: `Cannot detect labels in "a.svg": ${reason}` },
+        labelList: [],
+      },
+      null,
+    );
+    expect(report.error).toBe(`thumbnail and labels: ${reason}`);
+  });
+
+  it('keeps different failure reasons apart', () => {
+    const report = toImageReport(
+      {
+        key: 'a.jpg',
+        thumbnail: { state: 'failed', error: 'Cannot create a thumbnail for "a.jpg": corrupt' },
+        labels: { state: 'failed', error: 'analyzeImage failed after 3 attempts: Error: aborted' },
+        labelList: [],
+      },
+      null,
+    );
+    expect(report.error).toBe(
+      'thumbnail: Cannot create a thumbnail for "a.jpg": corrupt; labels: analyzeImage failed after 3 attempts: Error: aborted',
+    );
+  });
+
   it('marks a timed-out image failed', () => {
     const report = toImageReport(
       { key: 'a.jpg', thumbnail: { state: 'pending' }, labels: { state: 'done' }, labelList: [] },
