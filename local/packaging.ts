@@ -63,7 +63,8 @@ export async function packageStaleReason(
 
 /**
  * Runs `sls package --stage STAGE` with npm in offline mode, so serverless-esbuild's install of external modules
- * (sharp) uses the npm cache instead of retrying the network. Its output goes to this process's stdout/stderr.
+ * (sharp) uses the npm cache instead of retrying the network. Its output goes to this process's stderr, so that
+ * `npm run process -- --json` keeps standard output for the report.
  */
 export function runServerlessPackage(projectDir: string, stage: string): Promise<void> {
   const sls = path.join(projectDir, 'node_modules', '.bin', 'sls');
@@ -71,7 +72,7 @@ export function runServerlessPackage(projectDir: string, stage: string): Promise
     const child = spawn(sls, ['package', '--stage', stage], {
       cwd: projectDir,
       env: { ...process.env, npm_config_offline: 'true' },
-      stdio: 'inherit',
+      stdio: ['ignore', 2, 2],
     });
     child.on('error', (error) =>
       reject(new Error(`cannot run ${sls}: ${error.message}; run "npm install" first`)),

@@ -51,3 +51,20 @@ export function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/**
+ * Closes a server after the requests in progress have been answered, waiting at most `graceMs` before dropping the
+ * connections that are still open (a client polling over keep-alive would otherwise hold it open). For servers whose
+ * close releases something those requests use, such as dynalite's database.
+ */
+export function closeServerAfterRequests(server: Server, graceMs = 2000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close((error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

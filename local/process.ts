@@ -7,7 +7,7 @@ import { formatReportTable, formatSummary } from './batch/report';
 import { runBatch } from './batch/run-batch';
 import { readStackOptions, STACK_OPTIONS, STACK_OPTIONS_HELP, UsageError } from './cli-options';
 import { ensurePackaged } from './packaging';
-import { type LocalStack, startLocalStack } from './stack';
+import { type LocalStack, startLocalStack, tolerateRejectionsDuringShutdown } from './stack';
 import { readRunningStack, type StackDescription } from './stack-file';
 
 const DEFAULT_OUT_DIR = path.join('output', 'thumbnails');
@@ -113,6 +113,7 @@ async function main(): Promise<number> {
     if (stopping) process.exit(130);
     stopping = true;
     log(`${signal}: stopping`);
+    tolerateRejectionsDuringShutdown(log);
     void (stack?.close() ?? Promise.resolve()).then(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);

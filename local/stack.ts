@@ -369,3 +369,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
 }
+
+/**
+ * Keeps an error from a request that was still in flight when the stack began to close (dynalite's "Database is
+ * closed") from ending the process before the clean-up has run. Call it when shutdown starts.
+ */
+export function tolerateRejectionsDuringShutdown(log: (line: string) => void): void {
+  let reported = 0;
+  const report = (error: unknown) => {
+    reported += 1;
+    if (reported <= 3)
+      log(`ignored during shutdown: ${error instanceof Error ? error.message : String(error)}`);
+  };
+  process.on('unhandledRejection', report);
+  process.on('uncaughtException', report);
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readStackOptions, STACK_OPTIONS, STACK_OPTIONS_HELP, UsageError } from './cli-options';
 import { ensurePackaged } from './packaging';
-import { type LocalStack, startLocalStack } from './stack';
+import { type LocalStack, startLocalStack, tolerateRejectionsDuringShutdown } from './stack';
 import { invokeLocalEnvironment } from './stack-file';
 
 const USAGE = `Usage: npm start -- [options]
@@ -100,6 +100,7 @@ async function main(): Promise<number> {
       }
       stopping = true;
       console.log(`\n${signal}: stopping the local stack`);
+      tolerateRejectionsDuringShutdown((line) => console.log(line));
       void stack.close().then(resolve);
     };
     process.on('SIGINT', stop);

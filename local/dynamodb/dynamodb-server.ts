@@ -6,7 +6,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { closeServer, listenOnLoopback } from '../ports';
+import { closeServer, closeServerAfterRequests, listenOnLoopback } from '../ports';
 import type { TableModel } from '../template/service-model';
 
 export interface DynamoDbServerOptions {
@@ -84,7 +84,8 @@ export async function startDynamoDbServer(options: DynamoDbServerOptions): Promi
   const client = new DynamoDBClient({ endpoint, region: options.region, credentials: options.credentials });
   try {
     const createdTables = await ensureTables(client, options.tables, options.directory);
-    return { endpoint, port, createdTables, close: () => closeServer(server) };
+    // dynalite closes its database in close(); a request still being answered would then fail and throw.
+    return { endpoint, port, createdTables, close: () => closeServerAfterRequests(server) };
   } catch (error) {
     await closeServer(server);
     throw error;

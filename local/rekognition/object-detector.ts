@@ -88,13 +88,35 @@ async function createDetector(): Promise<Human> {
     },
   };
   const human = new HumanClass(config);
-  await withFileUrlFetch(modelsDir, () => human.load());
+  await withoutAddedProcessHandlers(() => withFileUrlFetch(modelsDir, () => human.load()));
   if (!human.models.loaded().includes('centernet')) {
     throw new Error(
       `The CenterNet object detector did not load from ${modelsDir}; reinstall @vladmandic/human.`,
     );
   }
   return human;
+}
+
+const PROCESS_ERROR_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `action` and then removes the process error handlers it added. tfjs-backend-wasm's Emscripten module installs
+ * handlers that rethrow every uncaught exception and unhandled rejection, which turned a harmless rejection during the
+ * stack's shutdown into a crash that skipped the clean-up.
+ */
+async function withoutAddedProcessHandlers<T>(action: () => Promise<T>): Promise<T> {
+  type Listener = (...args: unknown[]) => void;
+  const listenersOf = (event: string) => process.listeners(event as 'uncaughtException') as Listener[];
+  const before = new Map(PROCESS_ERROR_EVENTS.map((event) => [event, new Set(listenersOf(event))]));
+  try {
+    return await action();
+  } finally {
+    for (const event of PROCESS_ERROR_EVENTS) {
+      for (const listener of listenersOf(event)) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+      }
+    }
+  }
 }
 
 /**
@@ -136,7 +158,7 @@ async function runDetector(image: RgbImage): Promise<DetectedObject[]> {
   const pixels = new Int32Array(image.data);
   const tensor = human.tf.tensor4d(pixels, [1, image.height, image.width, 3], 'int32');
   try {
-    const result = await human.detect(tensor);
+    const result = await withoutAddedProcessHandlers(() => human.detect(tensor));
     return result.object.map((object) => ({
       className: object.label,
       score: object.score,

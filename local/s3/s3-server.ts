@@ -4,6 +4,7 @@ import S3rver from 's3rver';
 import { closeServer, listenOnLoopback } from '../ports';
 import { AwsChunkedDecoder, isAwsChunked, withoutAwsChunked } from './aws-chunked';
 import { type ObjectChange, type S3EventName, SequencerClock } from './event-records';
+import { installKeyPathEncoding, routableObjectPath } from './key-paths';
 
 /** Credentials the local S3 accepts; requests are signed and checked like on AWS. */
 export const LOCAL_ACCESS_KEY_ID = 'test';
@@ -42,6 +43,8 @@ interface RequestScope {
 type KoaContext = {
   method: string;
   ip: string;
+  /** The request path; Koa re-parses the URL when it is set, keeping the query string. */
+  path: string;
   status: number;
   headers: Record<string, string | string[] | undefined>;
   req: IncomingMessage;
@@ -223,6 +226,7 @@ function enforceIfMatch(store: FilesystemStore, scopes: AsyncLocalStorage<Reques
  * and reports every successful object change through `onObjectChange`.
  */
 export async function startS3Server(options: S3ServerOptions): Promise<LocalS3Server> {
+  installKeyPathEncoding();
   const s3rver = new S3rver({
     address: '127.0.0.1',
     port: options.port,
@@ -250,6 +254,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<LocalS3Se
   const gate = options.beforeRequest;
   app.middleware.unshift(async (context, next) => {
     if (gate !== undefined) await gate;
+    context.path = routableObjectPath(context.path);
     if (isAwsChunked(context.headers)) {
       // s3rver 3.7.1 would store the chunk framing as object bytes. Only the body is replaced: the headers stay as
       // signed, because the signature check runs later.

@@ -5,7 +5,7 @@ import { InvalidImageError } from '../errors';
 import type { S3ObjectEvent } from '../events/s3-notification';
 import { detectImageLabels, type ImageLabel } from '../labels/detect-labels';
 import type { ImageRecordStore, LabelAttributes } from '../records/image-records';
-import { readObject, readObjectStart } from '../storage/s3-objects';
+import { type ObjectRef, readObject, readObjectStart } from '../storage/s3-objects';
 
 export type LabelOutcome =
   | 'labels-recorded'
@@ -50,6 +50,11 @@ function toLabelAttributes(label: ImageLabel): LabelAttributes {
 /** Thrown inside label detection when the object vanished mid-way; caught below and reported as an outcome. */
 class ObjectGoneError extends Error {
   override name = 'ObjectGoneError';
+}
+
+async function isGone(s3: S3Client, ref: ObjectRef): Promise<boolean> {
+  const start = await readObjectStart(s3, ref, 1);
+  return start === 'missing' || start === 'replaced';
 }
 
 async function recordFailure(
@@ -103,9 +108,17 @@ async function labelImage(event: S3ObjectEvent, deps: LabelStepDependencies): Pr
     labels = detection.labels;
   } catch (error) {
     if (error instanceof ObjectGoneError) return 'skipped-object-gone';
-    if (error instanceof InvalidImageError) return recordFailure(event, error, deps);
+    if (error instanceof InvalidImageError) {
+      if (await isGone(deps.s3, ref)) return 'skipped-object-gone';
+      return recordFailure(event, error, deps);
+    }
     throw error;
   }
+
+  // Detection takes long enough for the original to be deleted meanwhile, and for its removal to delete the item;
+  // writing now would bring the item back for an image that no longer exists.
+  // NOTE: a removal that completes between this check and the write below still leaves such an item.
+  if (await isGone(deps.s3, ref)) return 'skipped-object-gone';
 
   const outcome = await deps.records.recordLabels({
     id: event.key,

@@ -4,7 +4,7 @@ import { InvalidImageError } from '../errors';
 import type { S3ObjectEvent } from '../events/s3-notification';
 import { createThumbnail } from '../images/thumbnail';
 import type { ImageRecordStore, SourceAttributes } from '../records/image-records';
-import { deleteObject, readObject, writeObject } from '../storage/s3-objects';
+import { deleteObject, readObject, readObjectStart, writeObject } from '../storage/s3-objects';
 
 export type ThumbnailOutcome =
   | 'thumbnail-written'
@@ -66,7 +66,8 @@ async function createThumbnailFor(
     return recordFailure(event, error, deps);
   }
 
-  const original = await readObject(deps.s3, { bucket: event.bucket, key: event.key, eTag: event.eTag });
+  const ref = { bucket: event.bucket, key: event.key, eTag: event.eTag };
+  const original = await readObject(deps.s3, ref);
   // The upload this event describes is gone; the event for whatever replaced it does the work.
   if (original === 'missing' || original === 'replaced') return 'skipped-object-gone';
 
@@ -77,6 +78,12 @@ async function createThumbnailFor(
     if (error instanceof InvalidImageError) return recordFailure(event, error, deps);
     throw error;
   }
+
+  // The original may have been replaced or deleted while the thumbnail was made, and a removal may already have run:
+  // writing now would overwrite a newer thumbnail or bring back the item of an image that no longer exists.
+  // NOTE: a change that lands between this check and the writes below still slips through.
+  const current = await readObjectStart(deps.s3, ref, 1);
+  if (current === 'missing' || current === 'replaced') return 'skipped-object-gone';
 
   await writeObject(deps.s3, {
     bucket: config.thumbnailBucket,
@@ -104,8 +111,6 @@ async function createThumbnailFor(
       Size: thumbnail.data.length,
     },
   });
-  // NOTE: a newer upload processed while this one ran may have had its thumbnail overwritten by this write; the
-  // record keeps the newer attributes, and the next event for the key rewrites the object.
   return outcome === 'stale' ? 'skipped-newer-event-recorded' : 'thumbnail-written';
 }
 

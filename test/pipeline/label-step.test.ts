@@ -181,6 +181,27 @@ describe('label step', () => {
     expect(await itemOf(event.key)).toBeUndefined();
   });
 
+  it('records nothing when the original is deleted during detection', async () => {
+    s3Mock
+      .on(GetObjectCommand)
+      .resolvesOnce({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) })
+      .rejects(
+        new S3ServiceException({
+          name: 'NoSuchKey',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 404 },
+          message: 'The specified key does not exist.',
+        }),
+      );
+    rekognitionMock.on(DetectLabelsCommand).resolves(dogResponse);
+    const event = createdEvent();
+
+    const outcome = await run(event);
+
+    expect(outcome).toBe('skipped-object-gone');
+    expect(await itemOf(event.key)).toBeUndefined();
+  });
+
   it('deletes the item when the original is removed', async () => {
     s3Mock
       .on(GetObjectCommand)

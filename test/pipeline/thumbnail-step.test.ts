@@ -182,6 +182,20 @@ describe('thumbnail step', () => {
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
+  it('writes nothing when the original is deleted during the work', async () => {
+    s3Mock
+      .on(GetObjectCommand)
+      .resolvesOnce({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg'))) })
+      .rejects(s3Error('NoSuchKey', 404));
+    const event = createdEvent();
+
+    const outcome = await run(event);
+
+    expect(outcome).toBe('skipped-object-gone');
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(await itemOf(event.key)).toBeUndefined();
+  });
+
   it('throws a transient S3 error so Lambda retries', async () => {
     s3Mock.on(GetObjectCommand).rejects(
       new S3ServiceException({
