@@ -2,8 +2,8 @@ import path from 'node:path';
 
 /**
  * Maps S3 object keys to file paths under s3rver's data folder, and back. s3rver 3.7.1 uses the key itself as the
- * path, so keys that S3 stores as ordinary names broke it: `..` segments wrote outside the bucket folder, empty
- * segments (`/a`, `a//b`) collapsed into other keys, a segment over the 255-byte file name limit crashed the process
+ * path, so keys that S3 stores as ordinary names broke it. `..` segments wrote outside the bucket folder, and empty
+ * segments (`/a`, `a//b`) collapsed into other keys. A segment over the 255-byte file name limit crashed the process
  * (ENAMETOOLONG), and a key containing `._S3rver_object/` collided with s3rver's own file names (EISDIR).
  *
  * Each segment is escaped instead: `&` plus two hexadecimal digits for every byte outside a safe set, `&-` for an
@@ -47,8 +47,8 @@ function splitLongSegment(escaped: string): string[] {
 }
 
 /**
- * The folders and file name prefix of an object key, relative to its bucket folder. The last element is the name
- * s3rver adds its suffix to; it is empty for a key that ends with `/`, as in s3rver.
+ * Returns the folders and file name prefix of an object key, relative to its bucket folder. The last element is the
+ * name s3rver adds its suffix to, and it is empty for a key that ends with `/`, as in s3rver.
  */
 export function encodeObjectKeyPath(key: string): string[] {
   const segments = key.split('/');

@@ -7,7 +7,7 @@ import { corruptImageError, inspectImage } from './source-image';
  * Amazon Rekognition's fixed image quotas for DetectLabels, from "Guidelines and quotas in Amazon Rekognition"
  * (docs.aws.amazon.com/rekognition/latest/dg/limits.html). Images must be JPEG or PNG. Rekognition reads at most
  * 15 MB from S3 and accepts at most 5 MB of raw bytes in the request, with 80 to 10,000 pixels on each side.
- * NOTE: the page says "MB" without saying 10^6 or 2^20 bytes, so the byte limits use the smaller reading.
+ * NOTE: the page gives "MB" without stating 10^6 or 2^20 bytes, so the byte limits use the smaller reading.
  */
 export const REKOGNITION_IMAGE_LIMITS = {
   maxS3ObjectBytes: 15_000_000,
@@ -36,9 +36,9 @@ export function sniffRekognitionFormat(head: Uint8Array): RekognitionNativeForma
   return undefined;
 }
 
-// Maximum side of the JPEG sent to Rekognition. 2048 keeps ample detail for labels, lets libjpeg shrink a camera photo
-// on load (on a 12 MP JPEG the peak grew by 36 MiB instead of 83 MiB at 4096, bench/image-memory.ts), and a quality-90 JPEG
-// of that size fits the 5 MB request limit on the first try; noise-like images take the shrinking loop.
+// Maximum side of the JPEG sent to Rekognition. 2048 keeps ample detail for labels and lets libjpeg shrink a camera
+// photo on load: on a 12 MP JPEG the peak grew by 36 MiB instead of 83 MiB at 4096 (bench/image-memory.ts). A
+// quality-90 JPEG of that size fits the 5 MB request limit on the first try, and noise-like images take the loop.
 const TARGET_MAX_DIMENSION = 2048;
 const JPEG_QUALITY = 90;
 const MAX_ENCODE_ATTEMPTS = 4;

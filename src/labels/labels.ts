@@ -21,7 +21,7 @@ export interface ImageLabel {
   instances: Array<{ confidence: number; boundingBox: BoundingBox }>;
 }
 
-/** How the image reached Rekognition: read by Rekognition from S3, or converted here and sent in the request. */
+/** Path of the image to Rekognition: read by Rekognition from S3, or converted here and sent in the request. */
 export type LabelImageSource = 's3-object' | 'bytes';
 
 /** Result of label detection on one image. */

@@ -115,8 +115,8 @@ async function labelImage(event: S3ObjectEvent, deps: LabelStepDependencies): Pr
     throw error;
   }
 
-  // Detection takes long enough for the original to be deleted meanwhile, and for its removal to delete the item;
-  // writing now would bring the item back for an image that no longer exists.
+  // Detection takes long enough for the original to be deleted and its removal to delete the item meanwhile. Writing
+  // then would bring the item back for an image that no longer exists.
   // NOTE: a removal that completes between this check and the write below still leaves such an item.
   if (await isGone(deps.s3, ref)) return 'skipped-object-gone';
 

@@ -60,8 +60,8 @@ export interface ImageRecordStore {
   }): Promise<WriteOutcome>;
   /**
    * Clears the thumbnail attributes after the original was removed. Returns `recorded` when the removal is the newest
-   * event (or the item is already gone), so the caller may delete the thumbnail object; `stale` when a newer upload of
-   * the same key was already recorded.
+   * event or the item is already gone, so the caller may delete the thumbnail object. Returns `stale` when a newer
+   * upload of the same key was already recorded.
    */
   clearThumbnail(input: { id: string; sequencer: string }): Promise<WriteOutcome>;
   recordLabels(input: { id: string; sequencer: string; labels: LabelAttributes[] }): Promise<WriteOutcome>;

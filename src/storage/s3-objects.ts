@@ -5,7 +5,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client 
  * content other than the upload its event describes.
  */
 
-/** The object no longer exists (`missing`) or holds a newer upload than the event's (`replaced`). */
+/** The object no longer exists (`missing`) or contains a newer upload than the event's (`replaced`). */
 export type ObjectGone = 'missing' | 'replaced';
 
 export interface ObjectRef {
@@ -25,7 +25,7 @@ function classifyReadError(error: unknown): ObjectGone | undefined {
   const name = error instanceof Error ? error.name : undefined;
   if (name === 'NoSuchKey' || statusOf(error) === 404) return 'missing';
   if (name === 'PreconditionFailed' || statusOf(error) === 412) return 'replaced';
-  // NOTE: without s3:ListBucket, S3 answers 403 for a missing key; that stays an error, retried by Lambda.
+  // NOTE: without s3:ListBucket, S3 returns 403 for a missing key, so that case stays an error that Lambda retries.
   return undefined;
 }
 
