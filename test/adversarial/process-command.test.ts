@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { ensurePackaged } from '../../local/packaging';
 import {
-  groupIsAlive,
+  groupEnds,
   killGroup,
   type ProjectCommand,
   runProjectCommand,
@@ -136,8 +136,8 @@ describe('npm run process --json on nested folders', () => {
     expect(existsSync(path.join(workDir, 'thumbnails', 'a', 'b', 'deep café+1.jpg'))).toBe(true);
   });
 
-  it('leaves no process running after it exits', () => {
-    expect(groupIsAlive(command)).toBe(false);
+  it('leaves no process running after it exits', async () => {
+    expect(await groupEnds(command)).toBe(true);
   });
 });
 
@@ -174,7 +174,7 @@ describe('Ctrl+C during npm run process', () => {
     expect(existsSync(path.join(dataDir(), 'stack.json'))).toBe(false);
   });
 
-  it('leaves no process of its group running', () => {
-    expect(groupIsAlive(command)).toBe(false);
+  it('leaves no process of its group running', async () => {
+    expect(await groupEnds(command)).toBe(true);
   });
 });

@@ -86,6 +86,19 @@ export function groupIsAlive(command: ProjectCommand): boolean {
   }
 }
 
+/**
+ * Waits until a command's process group has no process left, or `limitMs` passed, and returns whether it is gone.
+ * Processes killed during the command's shutdown can still be exiting for a moment after the command itself exits.
+ */
+export async function groupEnds(command: ProjectCommand, limitMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (groupIsAlive(command)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
+}
+
 /** Stops whatever is left of a command's process group. */
 export function killGroup(command: ProjectCommand | undefined): void {
   if (command === undefined || !groupIsAlive(command)) return;
