@@ -6,6 +6,7 @@ import type { S3ObjectEvent } from '../events/s3-notification';
 import { detectImageLabels, type ImageLabel } from '../labels/detect-labels';
 import type { ImageRecordStore, LabelAttributes } from '../records/image-records';
 import { type ObjectRef, readObject, readObjectStart } from '../storage/s3-objects';
+import { oversizeError } from './input-size';
 
 export type LabelOutcome =
   | 'labels-recorded'
@@ -72,14 +73,8 @@ async function recordFailure(
 
 async function labelImage(event: S3ObjectEvent, deps: LabelStepDependencies): Promise<LabelOutcome> {
   const { config } = deps;
-  if (event.size !== undefined && event.size > config.maxInputBytes) {
-    const error = new InvalidImageError(
-      'too-large',
-      `the object is ${event.size} bytes, above the limit of ${config.maxInputBytes} bytes (MAX_INPUT_BYTES); ` +
-        'upload a smaller image',
-    );
-    return recordFailure(event, error, deps);
-  }
+  const oversize = oversizeError(event, config.maxInputBytes);
+  if (oversize !== undefined) return recordFailure(event, oversize, deps);
 
   const ref = { bucket: event.bucket, key: event.key, eTag: event.eTag };
   // Reading the first bytes checks that the upload this event describes still exists before Rekognition is paid for.

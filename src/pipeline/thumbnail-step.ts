@@ -5,6 +5,7 @@ import type { S3ObjectEvent } from '../events/s3-notification';
 import { createThumbnail } from '../images/thumbnail';
 import type { ImageRecordStore, SourceAttributes } from '../records/image-records';
 import { deleteObject, readObject, readObjectStart, writeObject } from '../storage/s3-objects';
+import { oversizeError } from './input-size';
 
 export type ThumbnailOutcome =
   | 'thumbnail-written'
@@ -57,14 +58,8 @@ async function createThumbnailFor(
   deps: ThumbnailStepDependencies,
 ): Promise<ThumbnailOutcome> {
   const { config } = deps;
-  if (event.size !== undefined && event.size > config.maxInputBytes) {
-    const error = new InvalidImageError(
-      'too-large',
-      `the object is ${event.size} bytes, above the limit of ${config.maxInputBytes} bytes (MAX_INPUT_BYTES); ` +
-        'upload a smaller image',
-    );
-    return recordFailure(event, error, deps);
-  }
+  const oversize = oversizeError(event, config.maxInputBytes);
+  if (oversize !== undefined) return recordFailure(event, oversize, deps);
 
   const ref = { bucket: event.bucket, key: event.key, eTag: event.eTag };
   const original = await readObject(deps.s3, ref);
