@@ -12,6 +12,7 @@ export const STACK_OPTIONS = {
   's3-port': { type: 'string' },
   'dynamodb-port': { type: 'string' },
   'rekognition-port': { type: 'string' },
+  'api-port': { type: 'string' },
   concurrency: { type: 'string' },
   'retry-delays': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -27,6 +28,7 @@ export const STACK_OPTIONS_HELP = `Stack options:
   --s3-port N             S3 port on 127.0.0.1 (default ${DEFAULT_PORTS.s3}; 0 picks a free port)
   --dynamodb-port N       DynamoDB port (default ${DEFAULT_PORTS.dynamodb})
   --rekognition-port N    Rekognition port (default ${DEFAULT_PORTS.rekognition})
+  --api-port N            local API Gateway port (default ${DEFAULT_PORTS.api})
   --concurrency N         execution environments per function (default 2)
   --retry-delays MS,MS    wait before the 1st and 2nd retry of a failed event (default ${DEFAULT_RETRY_DELAYS_MS.join(',')})
   -v, --verbose           print function log lines too (they always go to DATA_DIR/logs/FUNCTION.log)
@@ -58,6 +60,7 @@ export function readStackOptions(values: Partial<StackValues>, projectDir: strin
     s3: readPort(values['s3-port'], 's3-port') ?? DEFAULT_PORTS.s3,
     dynamodb: readPort(values['dynamodb-port'], 'dynamodb-port') ?? DEFAULT_PORTS.dynamodb,
     rekognition: readPort(values['rekognition-port'], 'rekognition-port') ?? DEFAULT_PORTS.rekognition,
+    api: readPort(values['api-port'], 'api-port') ?? DEFAULT_PORTS.api,
   };
   if (values.concurrency !== undefined) {
     const concurrency = Number(values.concurrency);

@@ -100,6 +100,7 @@ async function main(): Promise<number> {
       s3: values['s3-port'] === undefined ? 0 : stackOptions.ports?.s3,
       dynamodb: values['dynamodb-port'] === undefined ? 0 : stackOptions.ports?.dynamodb,
       rekognition: values['rekognition-port'] === undefined ? 0 : stackOptions.ports?.rekognition,
+      api: values['api-port'] === undefined ? 0 : stackOptions.ports?.api,
     };
     if (stackOptions.templatePath === undefined) {
       await ensurePackaged(projectDir, 'local', log, values['no-package']);

@@ -13,6 +13,8 @@ export interface StackDescription {
   rawBucket: string;
   thumbnailBucket: string | null;
   tableName: string;
+  /** The RestApi of the template served locally, with the API key it accepts; null when the template has none. */
+  api: { url: string; apiKey: string } | null;
   buckets: string[];
   functions: { key: string; name: string }[];
   /** Folder of invocation records of events whose retries ran out. */

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { startLocalApi } from './api/gateway';
+import { readRestApiModel } from './api/template-model';
 import { startDynamoDbServer } from './dynamodb/dynamodb-server';
 import { FunctionLogs } from './function-logs';
 import { AsyncInvoker, type AsyncOutcome, DEFAULT_RETRY_DELAYS_MS } from './lambda/async-invoker';
@@ -23,7 +25,7 @@ import {
 } from './template/service-model';
 
 /** Default ports of `npm start`. */
-export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, rekognition: 4570 } as const;
+export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, rekognition: 4570, api: 4571 } as const;
 
 /** Account id the local ARNs carry; it is not a real account. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -48,7 +50,7 @@ export interface LocalStackOptions {
   templatePath?: string;
   region?: string;
   /** Ports on 127.0.0.1; 0 picks a free port. */
-  ports?: { s3?: number; dynamodb?: number; rekognition?: number };
+  ports?: { s3?: number; dynamodb?: number; rekognition?: number; api?: number };
   /** Most execution environments per function. */
   maxConcurrency?: number;
   retryDelaysMs?: number[];
@@ -252,6 +254,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     closers.push(s3.close);
 
+    // The API's requests to S3 wait behind the same start-up gate as every other S3 request.
+    let api: { url: string; apiKey: string } | null = null;
+    const apiModel = readRestApiModel(template, pseudo);
+    if (apiModel !== undefined) {
+      const localApi = await startLocalApi({
+        api: apiModel,
+        port: ports.api,
+        portOption: '--api-port',
+        endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint },
+        region,
+        credentials: { ...credentials },
+        log: logs.sink('api'),
+      });
+      closers.push(() => localApi.close());
+      for (const warning of localApi.warnings) log(`warning: ${warning}`);
+      for (const method of localApi.unsupported)
+        log(`warning: API method not served: ${JSON.stringify(method)}`);
+      api = { url: localApi.url, apiKey: localApi.apiKey };
+    }
+
     let rekognitionUrl: string | null = null;
     if (options.rekognition !== false) {
       const start = options.rekognition ?? (await loadDefaultRekognition());
@@ -272,6 +294,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const endpoints = { s3: s3.endpoint, dynamodb: dynamodb.endpoint, rekognition: rekognitionUrl };
+
     const functions: StackFunction[] = model.functions.map((fn) => {
       const config: LocalFunctionConfig = {
         name: fn.name,
@@ -340,6 +363,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       rawBucket,
       thumbnailBucket,
       tableName: table.name,
+      api,
       buckets: model.buckets.map((bucket) => bucket.name),
       functions: model.functions.map((fn) => ({ key: fn.key, name: fn.name })),
       failureDirectory,

@@ -54,6 +54,8 @@ function describeStack(stack: LocalStack, startSeconds: number, projectDir: stri
     `  DynamoDB     ${description.endpoints.dynamodb}`,
     `    table             ${description.tableName}`,
     `  Rekognition  ${description.endpoints.rekognition ?? '(not started)'}`,
+    `  API          ${description.api?.url ?? '(the template has no RestApi)'}`,
+    `    x-api-key         ${description.api?.apiKey ?? '-'}`,
     `  Functions    ${stack.functions.map((fn) => `${fn.model.key} (${fn.model.timeoutSeconds} s, ${fn.model.memorySize} MB)`).join(', ')}`,
     `  Data         ${relative(description.dataDir)}  (logs: ${relative(description.logDirectory)}, failed events: ${relative(description.failureDirectory)})`,
     '',

@@ -25,7 +25,8 @@ export function buildLabels(objects: readonly DetectedObject[], maxLabels: numbe
 
   for (const object of objects) {
     const taxonomy = taxonomyFor(object.className);
-    const confidence = object.score * 100;
+    // Rounded so that a score such as 0.55 reads 55 rather than 55.00000000000001 in records and reports.
+    const confidence = Math.round(object.score * 100 * 1000) / 1000;
     const label = labelFor(labels, taxonomy.name, taxonomy.parents, taxonomy.categories, taxonomy.aliases);
     label.Confidence = Math.max(label.Confidence, confidence);
     label.Instances.push({

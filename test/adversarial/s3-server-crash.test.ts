@@ -27,6 +27,8 @@ async function startStack(name: string): Promise<{ command: ProjectCommand; s3: 
     '0',
     '--rekognition-port',
     '0',
+    '--api-port',
+    '0',
   ]);
   started.push(command);
   const description = await waitForStackFile(command, dataDir);

@@ -77,7 +77,7 @@ beforeAll(async () => {
   stack = await startLocalStack({
     projectDir: PROJECT_DIR,
     dataDir: path.join(workDir, 'data'),
-    ports: { s3: 0, dynamodb: 0, rekognition: 0 },
+    ports: { s3: 0, dynamodb: 0, rekognition: 0, api: 0 },
     retryDelaysMs: [50, 50],
     log: () => {},
   });

@@ -33,7 +33,7 @@ function stackOptions(overrides: Partial<LocalStackOptions> = {}): LocalStackOpt
     projectDir: path.resolve(__dirname, '..', '..'),
     dataDir,
     templatePath: TEMPLATE_PATH,
-    ports: { s3: 0, dynamodb: 0, rekognition: 0 },
+    ports: { s3: 0, dynamodb: 0, rekognition: 0, api: 0 },
     rekognition: false,
     codeDirectories: { echo: fakeCodeDirectory(), defaults: fakeCodeDirectory() },
     functionEnvironment: { RECORD_FILE: recordFile },

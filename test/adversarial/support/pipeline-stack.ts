@@ -52,7 +52,7 @@ export async function startPipeline(
   const stack = await startLocalStack({
     projectDir: PROJECT_DIR,
     dataDir,
-    ports: { s3: 0, dynamodb: 0, rekognition: 0 },
+    ports: { s3: 0, dynamodb: 0, rekognition: 0, api: 0 },
     retryDelaysMs: [50, 50],
     log: () => {},
     ...overrides,
