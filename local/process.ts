@@ -122,7 +122,9 @@ async function main(): Promise<number> {
 
   try {
     const outDir = path.resolve(values.out ?? DEFAULT_OUT_DIR);
-    log(`uploading ${inputs.length} file(s) to s3://${description.rawBucket}`);
+    const route =
+      description.api === null ? `s3://${description.rawBucket}` : `${description.api.url}/images`;
+    log(`uploading ${inputs.length} file(s) to ${route}`);
     const reports = await runBatch({
       stack: description,
       inputs,

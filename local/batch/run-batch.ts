@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StackDescription } from '../stack-file';
 import {
@@ -14,6 +14,7 @@ import {
 import type { InputFile } from './input-files';
 import type { ProgressDisplay } from './progress-display';
 import { type ImageReport, toImageReport } from './report';
+import { uploadImage } from './upload';
 
 export interface BatchOptions {
   stack: StackDescription;
@@ -104,14 +105,12 @@ export async function runBatch(options: BatchOptions): Promise<ImageReport[]> {
     await runWithConcurrency(options.inputs, options.uploadConcurrency ?? 4, async (input) => {
       const body = await readFile(input.path);
       const upload = { key: input.key, uploadStartedAt: Date.now() };
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: stack.rawBucket,
-          Key: input.key,
-          Body: body,
-          ContentType: input.contentType,
-        }),
-      );
+      const route = await uploadImage({ stack, s3 }, input.key, body, input.contentType);
+      if (route === 's3' && stack.api !== null && stack.api !== undefined) {
+        display?.message(
+          `${input.key}: larger than API Gateway's 10 MB limit, uploaded straight to the raw bucket`,
+        );
+      }
       uploads.push(upload);
       display?.uploading(uploads.length, options.inputs.length);
     });

@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
+import { collectInputFiles } from '../../local/batch/input-files';
+import type { ImageReport } from '../../local/batch/report';
+import { runBatch } from '../../local/batch/run-batch';
 import { ensurePackaged } from '../../local/packaging';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { fixture } from '../support/shared-images';
@@ -114,6 +117,50 @@ describe('codeless API upload', () => {
     expect(response.headers.get('content-type')).toBe('image/jpeg');
     // Landscape_6.jpg is stored 1200x1800 with EXIF orientation 6, so it displays 1800x1200 (corpus SOURCES.md).
     expect([metadata.width, metadata.height]).toEqual([256, 171]);
+  });
+});
+
+describe('npm run process through the API', () => {
+  const requests: string[] = [];
+  let reports: ImageReport[];
+
+  beforeAll(async () => {
+    const inputDir = path.join(workDir, 'batch');
+    mkdirSync(inputDir, { recursive: true });
+    copyFileSync(fixture('orientation/Landscape_1.jpg'), path.join(inputDir, 'small.jpg'));
+    // Above API Gateway's 10 MB payload limit: random bytes do not compress, so the JPEG stays large.
+    const noise = randomBytes(3200 * 2600 * 3);
+    await sharp(noise, { raw: { width: 3200, height: 2600, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .toFile(path.join(inputDir, 'large.jpg'));
+    const originalFetch = globalThis.fetch;
+    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+      requests.push(`${init?.method ?? 'GET'} ${String(input)}`);
+      return originalFetch(input, init);
+    });
+    try {
+      reports = await runBatch({
+        stack: stack.description,
+        inputs: await collectInputFiles([inputDir], false),
+        outDir: path.join(workDir, 'batch-thumbnails'),
+        timeoutMs: 60_000,
+      });
+    } finally {
+      spy.mockRestore();
+    }
+  }, 120_000);
+
+  it('uploads a file under 10 MB through the API', () => {
+    expect(requests).toContain(`PUT ${api.url}/images/small.jpg`);
+  });
+
+  it('sends a file over 10 MB straight to the bucket', () => {
+    expect(statSync(path.join(workDir, 'batch', 'large.jpg')).size).toBeGreaterThan(10 * 1024 * 1024);
+    expect(requests.some((line) => line.includes('/images/large.jpg'))).toBe(false);
+  });
+
+  it.each(['small.jpg', 'large.jpg'])('processes %s to the end', (key) => {
+    expect(reports.find((report) => report.key === key)?.status).toBe('done');
   });
 });
 
