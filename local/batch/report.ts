@@ -21,14 +21,14 @@ function stageError(name: string, stage: StageState): string | undefined {
   return undefined;
 }
 
-/** The part of a recorded failure after `Cannot ... "KEY": `, which both functions write in the same form. */
+/** Returns the part of a recorded failure after `Cannot ... "KEY": `, which both functions write the same way. */
 function reasonOf(key: string, message: string): string {
   const marker = `"${key}": `;
   const at = message.indexOf(marker);
   return at === -1 ? message : message.slice(at + marker.length);
 }
 
-/** One line per failed stage, or one line for both when they failed for the same reason. */
+/** Lists one line per failed stage, or one line for both when they failed for the same reason. */
 function stageErrors(progress: ImageProgress): string[] {
   const { thumbnail, labels } = progress;
   if (

@@ -197,7 +197,7 @@ function eTagMatches(condition: string, eTag: string | undefined): boolean {
 }
 
 /**
- * Answers a GET or HEAD whose If-Match names another ETag with 412 PreconditionFailed, as S3 does. The functions
+ * Rejects a GET or HEAD whose If-Match names another ETag with 412 PreconditionFailed, as S3 does. The functions
  * read originals with the event's ETag, so this is how they notice that an upload was replaced.
  */
 function enforceIfMatch(store: FilesystemStore, scopes: AsyncLocalStorage<RequestScope>): void {
@@ -205,8 +205,8 @@ function enforceIfMatch(store: FilesystemStore, scopes: AsyncLocalStorage<Reques
   store.getObject = async (bucket, key, options) => {
     const object = await getObject(bucket, key, options);
     if (object !== null && isRangeOfEmptyObject(object, options)) {
-      // s3rver 3.7.1 answers a range of an empty object with Content-Length 1 and no body, so the client's read
-      // aborts; S3 answers 416 InvalidRange, which s3rver's controller sends for an object without content.
+      // s3rver 3.7.1 returns a range of an empty object with Content-Length 1 and no body, so the client's read
+      // aborts. S3 returns 416 InvalidRange, which s3rver's controller sends for an object without content.
       object.content?.destroy();
       object.content = null;
       return object;
