@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What a running stack writes to `<data folder>/stack.json`, so other commands can find it. */
@@ -47,8 +47,12 @@ export function readRunningStack(dataDir: string): StackDescription | undefined 
   return typeof description.pid === 'number' && isProcessAlive(description.pid) ? description : undefined;
 }
 
+/** Writes stack.json through a temporary file and a rename, so a reader never sees it half written. */
 export async function writeStackFile(description: StackDescription): Promise<void> {
-  await writeFile(stackFilePath(description.dataDir), `${JSON.stringify(description, null, 2)}\n`);
+  const target = stackFilePath(description.dataDir);
+  const temporary = `${target}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(description, null, 2)}\n`);
+  await rename(temporary, target);
 }
 
 export async function removeStackFile(dataDir: string): Promise<void> {
