@@ -53,7 +53,7 @@ export function closeServer(server: Server): Promise<void> {
 }
 
 /**
- * Closes a server after the requests in progress have been answered, waiting at most `graceMs` before dropping the
+ * Closes a server after the requests in progress have been served, waiting at most `graceMs` before dropping the
  * connections that are still open (a client polling over keep-alive would otherwise hold it open). For servers whose
  * close releases something those requests use, such as dynalite's database.
  */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-/** What a running stack writes to `<data folder>/stack.json`, so other commands can find it. */
+/** Description of a running stack, written to `<data folder>/stack.json` so that other commands can find it. */
 export interface StackDescription {
   pid: number;
   startedAt: string;
@@ -59,7 +59,7 @@ export async function removeStackFile(dataDir: string): Promise<void> {
   await rm(stackFilePath(dataDir), { force: true });
 }
 
-/** The environment that points `sls invoke local` (and any AWS SDK or CLI) at the running stack. */
+/** Returns the environment that points `sls invoke local` (and any AWS SDK or CLI) at the running stack. */
 export function invokeLocalEnvironment(description: StackDescription): Record<string, string> {
   const environment: Record<string, string> = {
     AWS_ACCESS_KEY_ID: description.credentials.accessKeyId,

@@ -18,7 +18,7 @@ export interface BackendResponse {
 /** API Gateway's integration timeout for REST APIs (29 seconds by default). */
 export const INTEGRATION_TIMEOUT_MS = 29_000;
 
-/** The integration endpoint could not be reached or did not answer in time. */
+/** The integration endpoint could not be reached or did not respond in time. */
 export class IntegrationRequestError extends Error {
   override name = 'IntegrationRequestError';
   constructor(
@@ -116,7 +116,7 @@ export async function sendSignedRequest(options: SignedRequest): Promise<Backend
       },
     );
     outgoing.on('timeout', () => {
-      outgoing.destroy(new IntegrationRequestError(`${options.service} did not answer within 29 s`, true));
+      outgoing.destroy(new IntegrationRequestError(`${options.service} did not respond within 29 s`, true));
     });
     outgoing.on('error', (error) => {
       reject(

@@ -51,10 +51,10 @@ function pickResponseTemplate(
   templates: Record<string, string>,
   accept: string | undefined,
 ): [string, string] | undefined {
-  const wanted = firstAcceptedType(accept);
+  const requestedType = firstAcceptedType(accept);
   const entries = Object.entries(templates);
   return (
-    entries.find(([type]) => type.toLowerCase() === wanted) ??
+    entries.find(([type]) => type.toLowerCase() === requestedType) ??
     entries.find(([type]) => type.toLowerCase() === 'application/json') ??
     entries[0]
   );
@@ -75,7 +75,7 @@ export function buildMethodResponse(
   let overrides: ResponseOverride = { header: {} };
   // A text payload (or a binary one converted to text) goes through the response template. Anything else follows the
   // conversion table. NOTE: the order of templates and conversions for a text payload with a binary Accept type is
-  // not documented; the template wins here, so error templates still apply to image requests.
+  // not documented. The template is applied first here, so error templates still apply to image requests.
   const templated = !binaryIn || selected.contentHandling === 'CONVERT_TO_TEXT';
   const template = templated ? pickResponseTemplate(selected.responseTemplates, options.accept) : undefined;
   let payload: Payload;

@@ -43,7 +43,7 @@ export function integrationPath(pathTemplate: string, path: Record<string, strin
 }
 
 /**
- * Calls the integration's backend. MOCK answers with the status code in the rendered body (`{"statusCode": 404}`),
+ * Calls the integration's backend. MOCK responds with the status code in the rendered body (`{"statusCode": 404}`),
  * 200 when it names none, and an empty body, as API Gateway's mock integration does.
  */
 export async function callIntegration(

@@ -31,7 +31,11 @@ function decodeSegment(segment: string): string | undefined {
 
 /** Literal segments rank before `{name}`, which ranks before `{name+}`, as API Gateway prefers the most specific. */
 function specificity(segments: Segment[]): number[] {
-  return segments.map((segment) => ('literal' in segment ? 0 : 'parameter' in segment ? 1 : 2));
+  return segments.map((segment) => {
+    if ('literal' in segment) return 0;
+    if ('parameter' in segment) return 1;
+    return 2;
+  });
 }
 
 function compareSpecificity(left: number[], right: number[]): number {
@@ -72,7 +76,7 @@ export class RouteTable {
       const method =
         resource.methods.find((candidate) => candidate.httpMethod === httpMethod) ??
         resource.methods.find((candidate) => candidate.httpMethod === 'ANY');
-      // API Gateway answers a method the resource lacks like an unknown path, so no other resource is tried.
+      // API Gateway treats a method the resource lacks like an unknown path, so no other resource is tried.
       return method === undefined ? undefined : { method, pathParameters };
     }
     return undefined;

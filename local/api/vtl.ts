@@ -10,7 +10,7 @@ export interface RequestParameters {
   header: Record<string, string>;
 }
 
-/** What a mapping template can read: the payload, the request parameters, `$context` and `$stageVariables`. */
+/** Input of a mapping template: the payload, the request parameters, `$context` and `$stageVariables`. */
 export interface TemplateInput {
   /** The payload as text: the method request body, or the integration response body in a response template. */
   body: string;
@@ -19,7 +19,7 @@ export interface TemplateInput {
   stageVariables: Record<string, string>;
 }
 
-/** `$input.json` or `$input.path` was called on a payload that is not JSON; API Gateway answers 400. */
+/** `$input.json` or `$input.path` was called on a payload that is not JSON; API Gateway responds with 400. */
 export class InvalidJsonPayloadError extends Error {
   override name = 'InvalidJsonPayloadError';
 }

@@ -2,7 +2,7 @@ import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynam
 import { readFailureRecords, type StoredFailure } from '../lambda/async-invoker';
 import { sequencerLowerBound } from '../s3/event-records';
 
-/** Where one stage of one image stands. */
+/** State of one stage of one image. */
 export type StageState = { state: 'pending' } | { state: 'done' } | { state: 'failed'; error: string };
 
 export interface ThumbnailInfo {
@@ -13,7 +13,7 @@ export interface ThumbnailInfo {
   format: string;
 }
 
-/** What the table and the failure store say about one uploaded image. */
+/** Progress of one uploaded image, as the table and the failure store record it. */
 export interface ImageProgress {
   key: string;
   thumbnail: StageState;

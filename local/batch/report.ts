@@ -9,7 +9,7 @@ export interface ImageReport {
   thumbnail: string | null;
   width: number | null;
   height: number | null;
-  /** Why the image failed or timed out; null when done. */
+  /** Reason the image failed or timed out; null when done. */
   error: string | null;
   /** True when no result arrived in time (status is then `failed`). */
   timedOut: boolean;

@@ -9,7 +9,7 @@ export interface UploadTarget {
   s3: S3Client;
 }
 
-/** How an image reached the raw bucket: through the codeless API, or straight into S3. */
+/** Route by which an image reached the raw bucket: the codeless API, or S3 directly. */
 export type UploadRoute = 'api' | 's3';
 
 async function putThroughApi(

@@ -4,7 +4,7 @@ import { detectObjects } from './object-detector';
 import { loadRequestImage, type RequestImage } from './request-image';
 import { RekognitionServiceError } from './service-error';
 
-/** Value returned as LabelModelVersion, so that records made locally can be told apart from Rekognition's. */
+/** Value returned as LabelModelVersion, so that records made locally can be distinguished from Rekognition's. */
 export const LOCAL_LABEL_MODEL_VERSION = 'local-coco-centernet-human-3.3.6';
 
 // Rekognition's defaults and limits for DetectLabels (API reference and AWS CLI reference).
@@ -17,7 +17,7 @@ export interface DetectLabelsResponse {
 }
 
 /**
- * Answers a DetectLabels request body (already parsed from JSON) with the local COCO detector.
+ * Handles a DetectLabels request body (already parsed from JSON) with the local COCO detector.
  *
  * @throws RekognitionServiceError for invalid parameters and for images Rekognition would reject.
  */

@@ -144,7 +144,7 @@ async function decodeForDetector(encoded: Buffer): Promise<RgbImage> {
     );
   }
   if (width < minDimension || height < minDimension) {
-    // Rekognition answers images under 80 pixels per side with this generic parameter error.
+    // Rekognition rejects images under 80 pixels per side with this generic parameter error.
     throw new RekognitionServiceError(
       'InvalidParameterException',
       `${INVALID_PARAMETERS}: the image is ${width} x ${height}, under the minimum of ${minDimension} pixels per side.`,

@@ -62,7 +62,7 @@ export function encodeS3EventKey(key: string): string {
 const SEQUENCER_STEPS_PER_MS = 2n ** 24n;
 const SEQUENCER_DIGITS = 18;
 
-/** The smallest sequencer that an event observed at or after `time` can carry. */
+/** Returns the smallest sequencer that an event observed at or after `time` can carry. */
 export function sequencerLowerBound(time: Date | number): bigint {
   return BigInt(Math.floor(Number(time))) * SEQUENCER_STEPS_PER_MS;
 }
@@ -85,7 +85,7 @@ function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex').toUpperCase();
 }
 
-/** The object part of a record. Removal records carry no size and no eTag, unlike the aws-lambda type says. */
+/** The object part of a record. Removal records carry no size and no eTag, unlike what the aws-lambda type declares. */
 export interface S3NotificationObject {
   key: string;
   size?: number;

@@ -116,9 +116,9 @@ function recordStoreChanges(store: FilesystemStore, scopes: AsyncLocalStorage<Re
   store.putObject = (object) => {
     const encoding = object.metadata['content-encoding'];
     if (encoding !== undefined) {
-      const kept = withoutAwsChunked(encoding);
-      if (kept === undefined) delete object.metadata['content-encoding'];
-      else object.metadata['content-encoding'] = kept;
+      const remainingEncoding = withoutAwsChunked(encoding);
+      if (remainingEncoding === undefined) delete object.metadata['content-encoding'];
+      else object.metadata['content-encoding'] = remainingEncoding;
     }
     return record(
       () => putObject(object),

@@ -2,8 +2,8 @@ import { InvalidImageError } from '../errors';
 import type { S3ObjectEvent } from '../events/s3-notification';
 
 /**
- * Returns the failure for an original larger than `maxInputBytes`, judged from the size in its event, so that neither
- * function reads it into memory; undefined when it fits or the event gives no size.
+ * Returns the failure for an original larger than `maxInputBytes`, judged from the size in its event so that neither
+ * function reads it into memory. Returns undefined when it fits or the event gives no size.
  */
 export function oversizeError(event: S3ObjectEvent, maxInputBytes: number): InvalidImageError | undefined {
   if (event.size === undefined || event.size <= maxInputBytes) return undefined;

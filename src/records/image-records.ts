@@ -164,8 +164,8 @@ export function createImageRecordStore(
       if (cleared === 'recorded') return 'recorded';
 
       // The condition failed either because the item is gone (the removal is the newest event, so the thumbnail
-      // must go too) or because a newer upload was recorded. A write that only succeeds on an existing item, and
-      // changes nothing, tells the two apart; ReturnValuesOnConditionCheckFailure would too, but dynalite ignores it.
+      // must go too) or because a newer upload was recorded. A write that succeeds only on an existing item, and
+      // changes nothing, distinguishes the two. ReturnValuesOnConditionCheckFailure would too, but dynalite ignores it.
       const itemExists = await conditionally(() =>
         client.send(
           new UpdateCommand({

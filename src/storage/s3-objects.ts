@@ -46,8 +46,8 @@ async function getBytes(s3: S3Client, ref: ObjectRef, range?: string): Promise<B
     if (response.Body === undefined) return Buffer.alloc(0);
     return Buffer.from(await response.Body.transformToByteArray());
   } catch (error) {
-    const gone = classifyReadError(error);
-    if (gone !== undefined) return gone;
+    const absence = classifyReadError(error);
+    if (absence !== undefined) return absence;
     // A range that starts past the end of an empty object is S3's 416: the object exists and has no bytes.
     if (range !== undefined && statusOf(error) === 416) return Buffer.alloc(0);
     throw error;

@@ -43,7 +43,7 @@ async function startStack(name: string): Promise<{ command: ProjectCommand; s3: 
   return { command, s3, bucket: description.rawBucket };
 }
 
-/** Sends a PUT and ignores its answer: an error response is acceptable, a dead server is not. */
+/** Sends a PUT and ignores its response, because an error response is acceptable and a dead server is not. */
 async function putIgnoringErrors(s3: S3Client, bucket: string, key: string): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('x') })).catch(() => {});
 }

@@ -17,7 +17,7 @@ import {
 // The label request of this key is held by the Rekognition stand-in until the test releases it.
 const HELD_KEY = 'seq/deleted-while-labelled.jpg';
 
-/** A DetectLabels endpoint that answers one fixed label, and holds requests for HELD_KEY until released. */
+/** A DetectLabels endpoint that returns one fixed label and delays requests for HELD_KEY until released. */
 function holdingRekognition(): { starter: RekognitionStarter; held: Promise<void>; release: () => void } {
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => {

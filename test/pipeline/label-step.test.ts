@@ -14,6 +14,7 @@ import type { S3ObjectEvent } from '../../src/events/s3-notification';
 import { runLabelStep } from '../../src/pipeline/label-step';
 import { createImageRecordStore } from '../../src/records/image-records';
 import { type LocalTable, startLocalTable } from '../support/dynalite';
+import { s3Body } from '../support/s3-body';
 import { fixture } from '../support/shared-images';
 
 const config = {
@@ -39,11 +40,6 @@ const dogResponse = {
   ],
   LabelModelVersion: '3.0',
 };
-
-/** The part of the SDK's streaming body that the pipeline reads. */
-function bodyOf(bytes: Buffer) {
-  return { transformToByteArray: async () => new Uint8Array(bytes) } as never;
-}
 
 describe('label step', () => {
   const s3Mock = mockClient(S3Client);
@@ -102,7 +98,7 @@ describe('label step', () => {
   it('records the labels Rekognition returns', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
     rekognitionMock.on(DetectLabelsCommand).resolves(dogResponse);
     const event = createdEvent();
 
@@ -125,7 +121,7 @@ describe('label step', () => {
   it('asks Rekognition in the bucket region', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
     rekognitionMock.on(DetectLabelsCommand).resolves(dogResponse);
 
     await run(createdEvent({ region: 'ap-southeast-2' }));
@@ -136,7 +132,7 @@ describe('label step', () => {
   it('records an image Rekognition cannot read as failed', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('broken/corrupt_header.jpg'))) });
+      .resolves({ Body: s3Body(readFileSync(fixture('broken/corrupt_header.jpg'))) });
     rekognitionMock
       .on(DetectLabelsCommand)
       .rejects(
@@ -155,7 +151,7 @@ describe('label step', () => {
   it('throws throttling so Lambda retries', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
     rekognitionMock
       .on(DetectLabelsCommand)
       .rejects(new ThrottlingException({ message: 'Slow down', $metadata: {} }));
@@ -184,7 +180,7 @@ describe('label step', () => {
   it('records nothing when the original is deleted during detection', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolvesOnce({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) })
+      .resolvesOnce({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) })
       .rejects(
         new S3ServiceException({
           name: 'NoSuchKey',
@@ -205,7 +201,7 @@ describe('label step', () => {
   it('deletes the item when the original is removed', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg')).subarray(0, 64)) });
     rekognitionMock.on(DetectLabelsCommand).resolves(dogResponse);
     const created = createdEvent({ sequencer: '30' });
     await run(created);

@@ -15,6 +15,7 @@ import type { S3ObjectEvent } from '../../src/events/s3-notification';
 import { runThumbnailStep } from '../../src/pipeline/thumbnail-step';
 import { createImageRecordStore } from '../../src/records/image-records';
 import { type LocalTable, startLocalTable } from '../support/dynalite';
+import { s3Body } from '../support/s3-body';
 import { fixture } from '../support/shared-images';
 
 const config = {
@@ -24,11 +25,6 @@ const config = {
   maxInputBytes: 5 * 1024 * 1024,
   thumbnail: DEFAULT_THUMBNAIL_SETTINGS,
 };
-
-/** The part of the SDK's streaming body that the pipeline reads. */
-function bodyOf(bytes: Buffer) {
-  return { transformToByteArray: async () => new Uint8Array(bytes) } as never;
-}
 
 function s3Error(name: string, status: number): S3ServiceException {
   return new S3ServiceException({
@@ -87,7 +83,7 @@ describe('thumbnail step', () => {
 
   it('writes an upright thumbnail under the same key', async () => {
     const original = readFileSync(fixture('orientation/Landscape_6.jpg'));
-    s3Mock.on(GetObjectCommand).resolves({ Body: bodyOf(original) });
+    s3Mock.on(GetObjectCommand).resolves({ Body: s3Body(original) });
     const event = createdEvent({ size: original.length });
 
     const outcome = await run(event);
@@ -105,7 +101,7 @@ describe('thumbnail step', () => {
   it('reads only the upload the event names', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg'))) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg'))) });
 
     await run(createdEvent({ eTag: 'abc123' }));
 
@@ -117,7 +113,7 @@ describe('thumbnail step', () => {
 
   it('records source and thumbnail attributes', async () => {
     const original = readFileSync(fixture('orientation/Landscape_6.jpg'));
-    s3Mock.on(GetObjectCommand).resolves({ Body: bodyOf(original) });
+    s3Mock.on(GetObjectCommand).resolves({ Body: s3Body(original) });
     const event = createdEvent({ size: original.length });
 
     await run(event);
@@ -142,7 +138,7 @@ describe('thumbnail step', () => {
   });
 
   it('records a corrupt image as failed and removes any old thumbnail', async () => {
-    s3Mock.on(GetObjectCommand).resolves({ Body: bodyOf(readFileSync(fixture('broken/truncated.jpg'))) });
+    s3Mock.on(GetObjectCommand).resolves({ Body: s3Body(readFileSync(fixture('broken/truncated.jpg'))) });
     const event = createdEvent();
 
     const outcome = await run(event);
@@ -185,7 +181,7 @@ describe('thumbnail step', () => {
   it('writes nothing when the original is deleted during the work', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolvesOnce({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg'))) })
+      .resolvesOnce({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg'))) })
       .rejects(s3Error('NoSuchKey', 404));
     const event = createdEvent();
 
@@ -212,7 +208,7 @@ describe('thumbnail step', () => {
   it('deletes the thumbnail when the original is removed', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg'))) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg'))) });
     const created = createdEvent({ sequencer: '10' });
     await run(created);
     s3Mock.resetHistory();
@@ -235,7 +231,7 @@ describe('thumbnail step', () => {
   it('keeps a newer upload thumbnail when an old removal arrives late', async () => {
     s3Mock
       .on(GetObjectCommand)
-      .resolves({ Body: bodyOf(readFileSync(fixture('orientation/Landscape_1.jpg'))) });
+      .resolves({ Body: s3Body(readFileSync(fixture('orientation/Landscape_1.jpg'))) });
     const created = createdEvent({ sequencer: '20' });
     await run(created);
     s3Mock.resetHistory();
