@@ -15,7 +15,7 @@ export interface InvocationRecord {
   requestContext: {
     requestId: string;
     functionArn: string;
-    condition: 'RetriesExhausted';
+    condition: 'RetriesExhausted' | 'EventAgeExceeded';
     approximateInvokeCount: number;
   };
   requestPayload: unknown;
@@ -23,9 +23,24 @@ export interface InvocationRecord {
   responsePayload: FunctionError;
 }
 
+/** Sends an invocation record to an on-failure destination (the ARN of an SQS queue). */
+export type DestinationSender = (destinationArn: string, record: InvocationRecord) => Promise<void>;
+
+/** A function's asynchronous invocation settings (the template's AWS::Lambda::EventInvokeConfig). */
+export interface AsyncInvokeConfig {
+  /** Retries after the first failed attempt, 0 to 2. */
+  maximumRetryAttempts: number;
+  /** Age in seconds after which no further attempt starts; Lambda's default is 21600. */
+  maximumEventAgeSeconds?: number;
+  /** ARN of the on-failure destination. */
+  onFailureDestination?: string;
+}
+
 export interface AsyncInvokerOptions {
   /** Folder for invocation records of events whose retries ran out; one subfolder per function. */
   failureDirectory: string;
+  /** Delivers records to on-failure destinations; without it, records are only written to the failure folder. */
+  sendToDestination?: DestinationSender;
   /**
    * Wait before each retry, in milliseconds. Lambda waits about 1 and 2 minutes; locally the default is 1 and
    * 2 seconds so a failing image reaches the failure store quickly.
@@ -42,9 +57,39 @@ export interface AsyncOutcome {
   result: InvocationResult;
   /** Path of the stored invocation record, set when the retries ran out. */
   failureRecordPath?: string;
+  /** On-failure destination the record was sent to. */
+  destinationArn?: string;
 }
 
 export const DEFAULT_RETRY_DELAYS_MS = [1000, 2000];
+const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600;
+
+/**
+ * Builds the record Lambda sends to an on-failure destination, in the shape of the Lambda developer guide's
+ * example: `version`, `timestamp`, `requestContext`, the original event as `requestPayload`, and the error.
+ */
+export function invocationRecord(
+  functionArn: string,
+  requestId: string,
+  event: unknown,
+  attempts: number,
+  condition: InvocationRecord['requestContext']['condition'],
+  error: FunctionError,
+): InvocationRecord {
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId,
+      functionArn: `${functionArn}:$LATEST`,
+      condition,
+      approximateInvokeCount: attempts,
+    },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: error,
+  };
+}
 
 /**
  * Lambda's asynchronous invocation: the caller gets no result; a failed attempt is retried up to the function's
@@ -61,16 +106,20 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
     super();
   }
 
-  /** Queues an event for a function and returns at once, like `InvocationType: Event`. */
+  /**
+   * Queues an event for a function and returns at once, like `InvocationType: Event`. `config` is the function's
+   * asynchronous invocation settings, or only its maximum retry attempts.
+   */
   invokeAsync(
     pool: FunctionPool,
     event: unknown,
-    maximumRetryAttempts: number,
+    config: AsyncInvokeConfig | number,
     log: (line: string) => void,
   ): string {
     const requestId = randomUUID();
+    const settings = typeof config === 'number' ? { maximumRetryAttempts: config } : config;
     this.inFlight += 1;
-    void this.run(pool, event, requestId, maximumRetryAttempts, log).finally(() => {
+    void this.run(pool, event, requestId, settings, log).finally(() => {
       this.inFlight -= 1;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     });
@@ -97,11 +146,14 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
     pool: FunctionPool,
     event: unknown,
     requestId: string,
-    maximumRetryAttempts: number,
+    config: AsyncInvokeConfig,
     log: (line: string) => void,
   ): Promise<void> {
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    const receivedAt = Date.now();
+    const maximumAgeMs = (config.maximumEventAgeSeconds ?? DEFAULT_MAXIMUM_EVENT_AGE_SECONDS) * 1000;
     let attempts = 0;
+    let condition: InvocationRecord['requestContext']['condition'] = 'RetriesExhausted';
     let result: InvocationResult | undefined;
     // Lambda keeps the request id of an asynchronous event across its retries.
     while (!this.closed) {
@@ -113,10 +165,14 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
         log(`async invocation ${requestId} dropped: ${(error as Error).message}`);
         return;
       }
-      if (result.ok || attempts > maximumRetryAttempts) break;
+      if (result.ok || attempts > config.maximumRetryAttempts) break;
       const wait = delays[Math.min(attempts - 1, delays.length - 1)] ?? 0;
+      if (Date.now() + wait - receivedAt > maximumAgeMs) {
+        condition = 'EventAgeExceeded';
+        break;
+      }
       log(
-        `async invocation ${requestId} failed (${result.error.errorType}: ${result.error.errorMessage}); retry ${attempts} of ${maximumRetryAttempts} in ${wait} ms`,
+        `async invocation ${requestId} failed (${result.error.errorType}: ${result.error.errorMessage}); retry ${attempts} of ${config.maximumRetryAttempts} in ${wait} ms`,
       );
       await this.delay(wait);
     }
@@ -124,35 +180,30 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
 
     const outcome: AsyncOutcome = { functionKey: pool.config.key, requestId, event, attempts, result };
     if (!result.ok) {
-      outcome.failureRecordPath = await this.storeFailure(pool, requestId, event, attempts, result.error);
+      const record = invocationRecord(pool.config.arn, requestId, event, attempts, condition, result.error);
+      outcome.failureRecordPath = await this.storeFailure(pool, record);
       log(
-        `async invocation ${requestId} failed after ${attempts} attempts; event stored in ${outcome.failureRecordPath}`,
+        `async invocation ${requestId} failed after ${attempts} attempts (${condition}); event stored in ${outcome.failureRecordPath}`,
       );
+      if (config.onFailureDestination !== undefined && this.options.sendToDestination !== undefined) {
+        try {
+          await this.options.sendToDestination(config.onFailureDestination, record);
+          outcome.destinationArn = config.onFailureDestination;
+          log(`async invocation ${requestId}: invocation record sent to ${config.onFailureDestination}`);
+        } catch (error) {
+          // Lambda, too, drops a record it cannot deliver; the failure folder still has it.
+          log(
+            `async invocation ${requestId}: sending the invocation record to ${config.onFailureDestination} failed: ${(error as Error).message}`,
+          );
+        }
+      }
     }
     this.emit('outcome', outcome);
   }
 
-  private async storeFailure(
-    pool: FunctionPool,
-    requestId: string,
-    event: unknown,
-    attempts: number,
-    error: FunctionError,
-  ): Promise<string> {
-    const timestamp = new Date().toISOString();
-    const record: InvocationRecord = {
-      version: '1.0',
-      timestamp,
-      requestContext: {
-        requestId,
-        functionArn: `${pool.config.arn}:$LATEST`,
-        condition: 'RetriesExhausted',
-        approximateInvokeCount: attempts,
-      },
-      requestPayload: event,
-      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-      responsePayload: error,
-    };
+  private async storeFailure(pool: FunctionPool, record: InvocationRecord): Promise<string> {
+    const { timestamp, requestContext } = record;
+    const requestId = requestContext.requestId;
     const directory = path.join(this.options.failureDirectory, pool.config.key);
     await mkdir(directory, { recursive: true });
     const file = path.join(directory, `${timestamp.replace(/[:.]/g, '-')}-${requestId}.json`);

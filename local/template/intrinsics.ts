@@ -184,7 +184,8 @@ function resolveSub(
   });
 }
 
-function evaluateCondition(name: string, directory: ResourceDirectory, where: string): boolean {
+/** Evaluates a condition of the template's Conditions section; parameters take their Default values. */
+export function evaluateCondition(name: string, directory: ResourceDirectory, where: string): boolean {
   const condition = directory.template.Conditions?.[name];
   if (condition === undefined)
     throw new TemplateError(`${where} uses condition "${name}", which is not defined`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   type CloudFormationTemplate,
+  evaluateCondition,
   type PseudoParameters,
   ResourceDirectory,
   resolveIntrinsics,
@@ -59,6 +60,18 @@ export interface FunctionModel {
   codeZip: string | undefined;
   /** Retries after a failed asynchronous invocation, 0 to 2 (Lambda's default is 2). */
   maximumRetryAttempts: number;
+  /** Age after which Lambda stops retrying an asynchronous event, 60 to 21600 seconds (the default). */
+  maximumEventAgeSeconds: number;
+  /** ARN of the on-failure destination of asynchronous invocations (an SQS queue of the template), if any. */
+  onFailureDestination?: string;
+}
+
+export interface QueueModel {
+  logicalId: string;
+  name: string;
+  arn: string;
+  visibilityTimeoutSeconds?: number;
+  messageRetentionSeconds?: number;
 }
 
 export interface TableModel {
@@ -75,6 +88,7 @@ export interface ServiceModel {
   topics: TopicModel[];
   functions: FunctionModel[];
   tables: TableModel[];
+  queues: QueueModel[];
   /** Template features the local stack ignores, one sentence each. */
   warnings: string[];
 }
@@ -89,13 +103,25 @@ export interface ReadTemplateOptions {
 const DEFAULT_MEMORY_MB = 128;
 const DEFAULT_TIMEOUT_SECONDS = 3;
 const DEFAULT_RETRY_ATTEMPTS = 2;
+const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function resourcesOfType(template: CloudFormationTemplate, type: string): [string, TemplateResource][] {
-  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+/** Resources of one type that the template creates: a resource whose Condition is false is left out. */
+function resourcesOfType(
+  template: CloudFormationTemplate,
+  type: string,
+  directory?: ResourceDirectory,
+): [string, TemplateResource][] {
+  return Object.entries(template.Resources).filter(
+    ([logicalId, resource]) =>
+      resource.Type === type &&
+      (resource.Condition === undefined ||
+        directory === undefined ||
+        evaluateCondition(resource.Condition, directory, `${logicalId}.Condition`)),
+  );
 }
 
 /**
@@ -164,6 +190,7 @@ function readFunction(
     environment,
     codeZip,
     maximumRetryAttempts: DEFAULT_RETRY_ATTEMPTS,
+    maximumEventAgeSeconds: DEFAULT_MAXIMUM_EVENT_AGE_SECONDS,
   };
 }
 
@@ -309,11 +336,31 @@ export function readServiceModel(
   const directory = new ResourceDirectory(template, options.pseudo);
   const warnings: string[] = [];
 
-  const functions = resourcesOfType(template, 'AWS::Lambda::Function').map(([logicalId, resource]) =>
-    readFunction(logicalId, resource, directory, options),
+  const functions = resourcesOfType(template, 'AWS::Lambda::Function', directory).map(
+    ([logicalId, resource]) => readFunction(logicalId, resource, directory, options),
   );
 
-  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig')) {
+  const queues: QueueModel[] = resourcesOfType(template, 'AWS::SQS::Queue', directory).map(
+    ([logicalId, resource]) => {
+      const properties = resolveIntrinsics(resource.Properties ?? {}, directory, `${logicalId}.Properties`);
+      const queue: QueueModel = {
+        logicalId,
+        name: directory.physicalName(logicalId, logicalId),
+        arn: directory.getAtt(logicalId, 'Arn', logicalId),
+      };
+      if (isObject(properties) && typeof properties.VisibilityTimeout === 'number')
+        queue.visibilityTimeoutSeconds = properties.VisibilityTimeout;
+      if (isObject(properties) && typeof properties.MessageRetentionPeriod === 'number')
+        queue.messageRetentionSeconds = properties.MessageRetentionPeriod;
+      return queue;
+    },
+  );
+
+  for (const [logicalId, resource] of resourcesOfType(
+    template,
+    'AWS::Lambda::EventInvokeConfig',
+    directory,
+  )) {
     const properties = resolveIntrinsics(resource.Properties ?? {}, directory, `${logicalId}.Properties`);
     if (!isObject(properties)) continue;
     const target = functions.find((candidate) => candidate.name === properties.FunctionName);
@@ -325,9 +372,24 @@ export function readServiceModel(
     if (typeof properties.MaximumRetryAttempts === 'number') {
       target.maximumRetryAttempts = properties.MaximumRetryAttempts;
     }
+    if (typeof properties.MaximumEventAgeInSeconds === 'number') {
+      target.maximumEventAgeSeconds = properties.MaximumEventAgeInSeconds;
+    }
+    const destinations = isObject(properties.DestinationConfig) ? properties.DestinationConfig : {};
+    const onFailure = isObject(destinations.OnFailure) ? destinations.OnFailure.Destination : undefined;
+    if (typeof onFailure === 'string') {
+      if (queues.some((queue) => queue.arn === onFailure)) target.onFailureDestination = onFailure;
+      else
+        warnings.push(
+          `${logicalId}: the on-failure destination ${onFailure} is not an SQS queue of the template; failed events are only written to the failure folder locally.`,
+        );
+    }
+    if (isObject(destinations.OnSuccess)) {
+      warnings.push(`${logicalId}: on-success destinations are not delivered locally.`);
+    }
   }
 
-  const topics: TopicModel[] = resourcesOfType(template, 'AWS::SNS::Topic').map(([logicalId]) => ({
+  const topics: TopicModel[] = resourcesOfType(template, 'AWS::SNS::Topic', directory).map(([logicalId]) => ({
     logicalId,
     name: directory.physicalName(logicalId, logicalId),
     arn: String(directory.ref(logicalId, logicalId)),
@@ -341,7 +403,7 @@ export function readServiceModel(
   };
 
   // Subscriptions come either inline on the topic or as AWS::SNS::Subscription resources.
-  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::SNS::Topic')) {
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::SNS::Topic', directory)) {
     const inline = resource.Properties?.Subscription;
     if (!Array.isArray(inline)) continue;
     inline.forEach((entry, index) => {
@@ -355,12 +417,12 @@ export function readServiceModel(
       if (found) topicForArn(found.topicArn, logicalId).subscriptions.push(found.subscription);
     });
   }
-  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::SNS::Subscription')) {
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::SNS::Subscription', directory)) {
     const found = readSubscription(logicalId, resource.Properties ?? {}, directory, functions, warnings);
     if (found) topicForArn(found.topicArn, logicalId).subscriptions.push(found.subscription);
   }
 
-  const buckets = resourcesOfType(template, 'AWS::S3::Bucket').map(([logicalId, resource]) =>
+  const buckets = resourcesOfType(template, 'AWS::S3::Bucket', directory).map(([logicalId, resource]) =>
     readBucket(logicalId, resource, directory, functions, warnings),
   );
   for (const bucket of buckets) {
@@ -374,11 +436,11 @@ export function readServiceModel(
     }
   }
 
-  const tables = resourcesOfType(template, 'AWS::DynamoDB::Table').map(([logicalId, resource]) =>
+  const tables = resourcesOfType(template, 'AWS::DynamoDB::Table', directory).map(([logicalId, resource]) =>
     readTable(logicalId, resource, directory),
   );
 
-  return { pseudo: options.pseudo, buckets, topics, functions, tables, warnings };
+  return { pseudo: options.pseudo, buckets, topics, functions, tables, queues, warnings };
 }
 
 /** Reads and parses a compiled template file; the error names the file when it is missing or not JSON. */

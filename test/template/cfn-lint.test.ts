@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { compiledPackage, PACKAGE_TIMEOUT_MS } from './compiled-template';
+import { compiledPackage, PACKAGE_TIMEOUT_MS, TEST_STAGE } from './compiled-template';
 
 const execFileAsync = promisify(execFile);
 
@@ -15,14 +15,11 @@ interface LintMatch {
 // cfn-lint is a Python tool, not an npm package, so a machine may lack it.
 const cfnLintInstalled = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
 
-/** `describe` that jest reports as skipped, with the reason in its title, when cfn-lint is not on PATH. */
-const describeWithCfnLint: jest.Describe = cfnLintInstalled
-  ? describe
-  : (Object.assign(
-      (name: string, fn: jest.EmptyFunction) =>
-        describe.skip(`${name} (skipped: cfn-lint is not on PATH; install it with pip install cfn-lint)`, fn),
-      describe,
-    ) as unknown as jest.Describe);
+/** Title suffix with the reason jest reports the suites as skipped when cfn-lint is not on PATH. */
+const SKIP_REASON = cfnLintInstalled
+  ? ''
+  : ' (skipped: cfn-lint is not on PATH; install it with pip install cfn-lint)';
+const describeWithCfnLint = cfnLintInstalled ? describe : describe.skip;
 
 async function lint(templatePath: string): Promise<LintMatch[]> {
   try {
@@ -39,11 +36,14 @@ async function lint(templatePath: string): Promise<LintMatch[]> {
 const describeFinding = (match: LintMatch) =>
   `${match.Rule.Id} at ${match.Location.Path.join('/')}: ${match.Message}`;
 
-describeWithCfnLint('cfn-lint on the compiled template', () => {
+// The stages with a parameter file of their own, and the test stage, which gets what any new stage gets.
+const STAGES = [TEST_STAGE, 'dev', 'local', 'prod'];
+
+describeWithCfnLint.each(STAGES)(`cfn-lint on the compiled template of stage %s${SKIP_REASON}`, (stage) => {
   let matches: LintMatch[];
 
   beforeAll(async () => {
-    const { templatePath } = await compiledPackage();
+    const { templatePath } = await compiledPackage(stage);
     matches = await lint(templatePath);
   }, PACKAGE_TIMEOUT_MS);
 

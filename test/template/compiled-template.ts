@@ -16,7 +16,7 @@ export const TEST_BUCKET_PREFIX = 'tmplcheck';
 export const SERVICE_NAME = 'image-pipeline';
 
 /** Inputs that change the packaged output. The digest of their contents names the cache entry. */
-const INPUTS = ['serverless.yml', 'resources', 'src', 'scripts', 'package-lock.json'];
+const INPUTS = ['serverless.yml', 'config', 'resources', 'src', 'scripts', 'package-lock.json'];
 
 export interface CloudFormationResource {
   Type: string;
@@ -49,9 +49,9 @@ function listFiles(relativePath: string): string[] {
     .flatMap((name) => listFiles(path.join(relativePath, name)));
 }
 
-function inputDigest(): string {
+function inputDigest(stage: string): string {
   const hash = createHash('sha256');
-  hash.update(`${TEST_STAGE}\0${TEST_BUCKET_PREFIX}\0`);
+  hash.update(`${stage}\0${TEST_BUCKET_PREFIX}\0`);
   for (const file of INPUTS.flatMap(listFiles)) {
     hash.update(`${file}\0`);
     hash.update(readFileSync(path.join(PROJECT_DIR, file)));
@@ -60,9 +60,9 @@ function inputDigest(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function runPackage(outputDir: string): Promise<void> {
+async function runPackage(stage: string, outputDir: string): Promise<void> {
   const cli = path.join(PROJECT_DIR, 'node_modules', 'osls', 'bin', 'serverless.js');
-  const args = [cli, 'package', '--stage', TEST_STAGE, '--package', outputDir];
+  const args = [cli, 'package', '--stage', stage, '--package', outputDir];
   try {
     await execFileAsync(process.execPath, args, {
       cwd: PROJECT_DIR,
@@ -76,24 +76,29 @@ async function runPackage(outputDir: string): Promise<void> {
     });
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`sls package --stage ${TEST_STAGE} failed:\n${stdout}\n${stderr}`, { cause: error });
+    throw new Error(`sls package --stage ${stage} failed:\n${stdout}\n${stderr}`, { cause: error });
   }
 }
 
-let compiled: Promise<CompiledPackage> | undefined;
+const compiled = new Map<string, Promise<CompiledPackage>>();
 
-async function compile(): Promise<CompiledPackage> {
-  const digest = inputDigest();
-  const dir = path.join(CACHE_DIR, digest);
+async function compile(stage: string): Promise<CompiledPackage> {
+  // Entries are named `<stage>-<digest>`, so a stale entry of one stage is removed without touching the others.
+  const entryPrefix = `${stage}-`;
+  const dir = path.join(CACHE_DIR, `${entryPrefix}${inputDigest(stage)}`);
   const templatePath = path.join(dir, 'cloudformation-template-update-stack.json');
 
   if (!existsSync(templatePath)) {
     // Package into a scratch folder and rename it into place, so an interrupted run never leaves a half entry.
     const scratch = `${dir}.partial-${process.pid}`;
     rmSync(scratch, { recursive: true, force: true });
-    await runPackage(scratch);
+    await runPackage(stage, scratch);
     for (const stale of existsSync(CACHE_DIR) ? readdirSync(CACHE_DIR) : []) {
-      if (!stale.includes('.partial-')) rmSync(path.join(CACHE_DIR, stale), { recursive: true, force: true });
+      // Entries of the naming before stages were part of it start with a hex digest instead.
+      const sameStage = stale.startsWith(entryPrefix) || /^[0-9a-f]{16}$/.test(stale);
+      if (sameStage && !stale.includes('.partial-')) {
+        rmSync(path.join(CACHE_DIR, stale), { recursive: true, force: true });
+      }
     }
     try {
       renameSync(scratch, dir);
@@ -114,13 +119,17 @@ async function compile(): Promise<CompiledPackage> {
 }
 
 /**
- * Returns the compiled template and zips of the test stage (default architecture arm64). `sls package` runs only
- * when no cached result matches: results are kept under node_modules/.cache, named by a digest of
- * serverless.yml, resources/, src/, scripts/ and package-lock.json.
+ * Returns the compiled template and zips of a stage, by default the test stage (default architecture arm64).
+ * `sls package` runs only when no cached result matches: results are kept under node_modules/.cache, named by
+ * the stage and a digest of serverless.yml, config/, resources/, src/, scripts/ and package-lock.json.
  */
-export function compiledPackage(): Promise<CompiledPackage> {
-  compiled ??= compile();
-  return compiled;
+export function compiledPackage(stage: string = TEST_STAGE): Promise<CompiledPackage> {
+  let result = compiled.get(stage);
+  if (result === undefined) {
+    result = compile(stage);
+    compiled.set(stage, result);
+  }
+  return result;
 }
 
 /** Time that the first `compiledPackage()` of a test file may take: a cold package runs esbuild and npm. */

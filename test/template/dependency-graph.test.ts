@@ -80,8 +80,9 @@ describe('compiled template graph', () => {
     expect(findCycle(dependencyGraph(template))).toBeUndefined();
   });
 
-  it('refers only to resources it defines', () => {
-    const known = new Set(Object.keys(template.Resources));
+  it('refers only to resources and parameters it defines', () => {
+    const parameters = (template as { Parameters?: Record<string, unknown> }).Parameters ?? {};
+    const known = new Set([...Object.keys(template.Resources), ...Object.keys(parameters)]);
     const unknown = Object.values(template.Resources)
       .flatMap((definition) => [...referencedNames(definition)])
       .filter((name) => !known.has(name));

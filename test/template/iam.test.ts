@@ -18,6 +18,7 @@ const RAW_BUCKET = `${TEST_BUCKET_PREFIX}-image-pipeline-${TEST_STAGE}-raw`;
 const THUMBNAIL_BUCKET = `${TEST_BUCKET_PREFIX}-image-pipeline-${TEST_STAGE}-thumbnails`;
 const S3_ARN = 'arn:${AWS::Partition}:s3:::';
 const TABLE_ARN = '${ImagesTable.Arn}';
+const FAILED_INVOCATIONS_QUEUE_ARN = '${FailedInvocationsQueue.Arn}';
 const LOG_GROUP_ARN = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:';
 
 // The grants each function needs and nothing more; log statements are checked separately.
@@ -30,6 +31,8 @@ const EXPECTED_STATEMENTS: Record<string, Statement[]> = {
       Resource: [`${S3_ARN}${THUMBNAIL_BUCKET}/*`],
     },
     { Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: [TABLE_ARN] },
+    // Lambda sends the on-failure destination's record with the function's role.
+    { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [FAILED_INVOCATIONS_QUEUE_ARN] },
   ],
   AnalyzeImageLambdaFunction: [
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${S3_ARN}${RAW_BUCKET}/*`] },
@@ -40,6 +43,7 @@ const EXPECTED_STATEMENTS: Record<string, Statement[]> = {
       Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
       Resource: [TABLE_ARN],
     },
+    { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [FAILED_INVOCATIONS_QUEUE_ARN] },
   ],
 };
 const FUNCTIONS = Object.keys(EXPECTED_STATEMENTS);

@@ -32,10 +32,11 @@ beforeAll(async () => {
   ({ template } = await compiledPackage());
 }, PACKAGE_TIMEOUT_MS);
 
+/** Subscriptions of the image events topic (the alarm topic has its own, in monitoring). */
 function subscriptions() {
-  return resourcesOfType(template, 'AWS::SNS::Subscription').map(
-    (logicalId) => resource(template, logicalId).Properties ?? {},
-  );
+  return resourcesOfType(template, 'AWS::SNS::Subscription')
+    .map((logicalId) => resource(template, logicalId).Properties ?? {})
+    .filter((subscription) => JSON.stringify(subscription.TopicArn) === JSON.stringify(TOPIC_REF));
 }
 
 function snsPermissionFor(functionId: string) {
@@ -47,11 +48,12 @@ function snsPermissionFor(functionId: string) {
     );
 }
 
+/** The topic policy's Allow statements; the TLS deny is checked in security.test.ts. */
 function topicPolicyStatements(): PolicyStatement[] {
   const document = property(template, 'ImageEventsTopicPolicy', 'PolicyDocument') as {
     Statement: PolicyStatement[];
   };
-  return document.Statement;
+  return document.Statement.filter((statement) => statement.Effect === 'Allow');
 }
 
 describe('raw bucket notifications', () => {
@@ -92,11 +94,16 @@ describe('raw bucket notifications', () => {
 describe('topic subscriptions', () => {
   it('topic has one subscription per function', () => {
     const endpoints = subscriptions()
-      .filter((subscription) => JSON.stringify(subscription.TopicArn) === JSON.stringify(TOPIC_REF))
       .map((subscription) => renderString(subscription.Endpoint))
       .sort();
 
     expect(endpoints).toEqual(FUNCTIONS.map((functionId) => `\${${functionId}.Arn}`).sort());
+  });
+
+  it('every subscription sends undeliverable messages to the undelivered-events queue', () => {
+    expect(subscriptions().map((subscription) => subscription.RedrivePolicy)).toEqual(
+      FUNCTIONS.map(() => ({ deadLetterTargetArn: { 'Fn::GetAtt': ['UndeliveredEventsQueue', 'Arn'] } })),
+    );
   });
 
   it('every subscription uses the lambda protocol', () => {
@@ -122,7 +129,7 @@ describe('topic policy', () => {
     expect(property(template, 'ImageEventsTopicPolicy', 'Topics')).toEqual([TOPIC_REF]);
   });
 
-  it('policy has a single statement', () => {
+  it('policy has a single Allow statement', () => {
     expect(topicPolicyStatements()).toHaveLength(1);
   });
 
