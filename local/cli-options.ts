@@ -13,6 +13,9 @@ export const STACK_OPTIONS = {
   'dynamodb-port': { type: 'string' },
   'rekognition-port': { type: 'string' },
   'api-port': { type: 'string' },
+  'web-port': { type: 'string' },
+  'sqs-port': { type: 'string' },
+  'lambda-port': { type: 'string' },
   concurrency: { type: 'string' },
   'retry-delays': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -29,6 +32,9 @@ export const STACK_OPTIONS_HELP = `Stack options:
   --dynamodb-port N       DynamoDB port (default ${DEFAULT_PORTS.dynamodb})
   --rekognition-port N    Rekognition port (default ${DEFAULT_PORTS.rekognition})
   --api-port N            local API Gateway port (default ${DEFAULT_PORTS.api})
+  --web-port N            web page port (default ${DEFAULT_PORTS.web}; 0 when --api-port is 0)
+  --sqs-port N            SQS port for the failure queues (default: a free port)
+  --lambda-port N         Lambda Invoke port, used by npm run redrive (default: a free port)
   --concurrency N         execution environments per function (default 2)
   --retry-delays MS,MS    wait before the 1st and 2nd retry of a failed event (default ${DEFAULT_RETRY_DELAYS_MS.join(',')})
   -v, --verbose           print function log lines too (they always go to DATA_DIR/logs/FUNCTION.log)
@@ -61,6 +67,9 @@ export function readStackOptions(values: Partial<StackValues>, projectDir: strin
     dynamodb: readPort(values['dynamodb-port'], 'dynamodb-port') ?? DEFAULT_PORTS.dynamodb,
     rekognition: readPort(values['rekognition-port'], 'rekognition-port') ?? DEFAULT_PORTS.rekognition,
     api: readPort(values['api-port'], 'api-port') ?? DEFAULT_PORTS.api,
+    web: readPort(values['web-port'], 'web-port'),
+    sqs: readPort(values['sqs-port'], 'sqs-port'),
+    lambda: readPort(values['lambda-port'], 'lambda-port'),
   };
   if (values.concurrency !== undefined) {
     const concurrency = Number(values.concurrency);

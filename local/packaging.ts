@@ -7,6 +7,7 @@ export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 /** Files and folders whose changes make the packaged template and zips stale. */
 const PACKAGE_INPUTS = [
   'serverless.yml',
+  'config',
   'resources',
   'src',
   'package.json',

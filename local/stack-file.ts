@@ -8,13 +8,22 @@ export interface StackDescription {
   startedAt: string;
   dataDir: string;
   region: string;
-  endpoints: { s3: string; dynamodb: string; rekognition: string | null };
+  /** `sqs` serves the template's queues; `lambda` accepts asynchronous Invoke requests for the functions. */
+  endpoints: {
+    s3: string;
+    dynamodb: string;
+    rekognition: string | null;
+    sqs: string;
+    lambda: string;
+  };
   credentials: { accessKeyId: string; secretAccessKey: string };
   rawBucket: string;
   thumbnailBucket: string | null;
   tableName: string;
   /** The RestApi of the template served locally, with the API key it accepts; null when the template has none. */
   api: { url: string; apiKey: string } | null;
+  /** The local web page (upload and gallery) that calls the API; null when there is no API. */
+  web: { url: string } | null;
   buckets: string[];
   functions: { key: string; name: string }[];
   /** Folder of invocation records of events whose retries ran out. */

@@ -10,11 +10,13 @@ import { AsyncInvoker, type AsyncOutcome, DEFAULT_RETRY_DELAYS_MS } from './lamb
 import { prepareFunctionCode } from './lambda/function-code';
 import { functionEnvironment, localNodeIsOlderThan } from './lambda/function-environment';
 import { FunctionPool } from './lambda/function-pool';
+import { startInvokeServer } from './lambda/invoke-server';
 import type { LocalFunctionConfig } from './lambda/types';
 import { TEMPLATE_FILE } from './packaging';
 import { PortInUseError } from './ports';
 import { LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, startS3Server } from './s3/s3-server';
 import { NotificationRouter } from './sns/notification-router';
+import { startSqsServer } from './sqs/sqs-server';
 import { readRunningStack, removeStackFile, type StackDescription, writeStackFile } from './stack-file';
 import type { PseudoParameters } from './template/intrinsics';
 import {
@@ -23,9 +25,10 @@ import {
   readServiceModel,
   type ServiceModel,
 } from './template/service-model';
+import { startWebServer } from './web/web-server';
 
 /** Default ports of `npm start`. */
-export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, rekognition: 4570, api: 4571 } as const;
+export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, rekognition: 4570, api: 4571, web: 4572 } as const;
 
 /** Account id the local ARNs carry; it is not a real account. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -49,8 +52,20 @@ export interface LocalStackOptions {
   dataDir?: string;
   templatePath?: string;
   region?: string;
-  /** Ports on 127.0.0.1; 0 picks a free port. */
-  ports?: { s3?: number; dynamodb?: number; rekognition?: number; api?: number };
+  /**
+   * Ports on 127.0.0.1; 0 picks a free port. `web` (the page server) defaults to 0 when `api` is 0, so callers that
+   * ask for a free API port do not collide on the page's fixed default.
+   */
+  /** SQS and Lambda (the Invoke API for `npm run redrive`) take a free port unless one is given. */
+  ports?: {
+    s3?: number;
+    dynamodb?: number;
+    rekognition?: number;
+    api?: number;
+    web?: number;
+    sqs?: number;
+    lambda?: number;
+  };
   /** Most execution environments per function. */
   maxConcurrency?: number;
   retryDelaysMs?: number[];
@@ -238,6 +253,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(dynamodb.close);
     for (const name of dynamodb.createdTables) log(`created table ${name}`);
 
+    // The template's queues, among them the functions' on-failure destination; kept between runs like S3's data.
+    const sqs = await startSqsServer({
+      port: options.ports?.sqs ?? 0,
+      portOption: '--sqs-port',
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      directory: path.join(dataDir, 'sqs'),
+      queues: model.queues.map((queue) => ({
+        name: queue.name,
+        settings: {
+          ...(queue.visibilityTimeoutSeconds === undefined
+            ? {}
+            : { visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds }),
+          ...(queue.messageRetentionSeconds === undefined
+            ? {}
+            : { messageRetentionSeconds: queue.messageRetentionSeconds }),
+        },
+      })),
+    });
+    closers.push(sqs.close);
+
     // Notifications are routed once the functions exist, so S3 keeps requests waiting until then.
     let router: NotificationRouter | undefined;
     let openGate: () => void = () => {};
@@ -274,6 +310,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       api = { url: localApi.url, apiKey: localApi.apiKey };
     }
 
+    // The web page calls only the API, so it is served only when there is one.
+    let web: { url: string } | null = null;
+    if (api !== null) {
+      const webPort = options.ports?.web ?? (options.ports?.api === 0 ? 0 : DEFAULT_PORTS.web);
+      const webServer = await startWebServer({ api, port: webPort, portOption: '--web-port' });
+      closers.push(() => webServer.close());
+      web = { url: webServer.url };
+    }
+
     let rekognitionUrl: string | null = null;
     if (options.rekognition !== false) {
       const start = options.rekognition ?? (await loadDefaultRekognition());
@@ -293,7 +338,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log(`Rekognition model loaded in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     }
 
-    const endpoints = { s3: s3.endpoint, dynamodb: dynamodb.endpoint, rekognition: rekognitionUrl };
+    // Serves Lambda's Invoke API for `npm run redrive`; events are accepted once `deliver` exists below.
+    let deliverLater: ((functionName: string, event: unknown) => string) | undefined;
+    const invokeServer = await startInvokeServer({
+      port: options.ports?.lambda ?? 0,
+      portOption: '--lambda-port',
+      functions: model.functions.map((fn) => ({ name: fn.name, arn: fn.arn })),
+      invokeAsync: (functionName, event) => {
+        if (deliverLater === undefined)
+          throw new Error('the local stack is still starting; retry in a moment');
+        return deliverLater(functionName, event);
+      },
+    });
+    closers.push(invokeServer.close);
+
+    const endpoints = {
+      s3: s3.endpoint,
+      dynamodb: dynamodb.endpoint,
+      rekognition: rekognitionUrl,
+      sqs: sqs.endpoint,
+      lambda: invokeServer.endpoint,
+    };
 
     const functions: StackFunction[] = model.functions.map((fn) => {
       const config: LocalFunctionConfig = {
@@ -320,6 +385,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const invoker = new AsyncInvoker({
       failureDirectory,
       retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+      sendToDestination: async (destinationArn, record) => {
+        const queue = model.queues.find((candidate) => candidate.arn === destinationArn);
+        if (queue === undefined) throw new Error(`${destinationArn} is not a queue of the template`);
+        sqs.sendMessage(queue.name, JSON.stringify(record));
+      },
     });
     closers.push(async () => invoker.close());
     const events = new EventEmitter<{ delivery: [Delivery]; outcome: [AsyncOutcome] }>();
@@ -331,6 +401,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           `${outcome.functionKey} failed after ${outcome.attempts} attempts: ${errorType}: ${errorMessage}`,
         );
         log(`  event stored in ${outcome.failureRecordPath}`);
+        if (outcome.destinationArn !== undefined)
+          log(`  invocation record sent to ${outcome.destinationArn}`);
       }
     });
 
@@ -338,11 +410,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const target = functions.find((fn) => fn.model.name === functionName);
       if (target === undefined) throw new Error(`function ${functionName} is not part of the template`);
       const sink = logs.sink(target.model.key);
-      const requestId = invoker.invokeAsync(target.pool, event, target.model.maximumRetryAttempts, sink);
+      const requestId = invoker.invokeAsync(target.pool, event, target.model, sink);
       events.emit('delivery', { functionName, event, requestId });
       return requestId;
     };
     router = new NotificationRouter(model, deliver);
+    deliverLater = deliver;
 
     const digest = notificationDigest(model, rawBucket);
     if (await shouldSendTestEvent(dataDir, rawBucket, digest, options.testEvents ?? 'on-change')) {
@@ -364,6 +437,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       thumbnailBucket,
       tableName: table.name,
       api,
+      web,
       buckets: model.buckets.map((bucket) => bucket.name),
       functions: model.functions.map((fn) => ({ key: fn.key, name: fn.name })),
       failureDirectory,
