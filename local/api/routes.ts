@@ -69,7 +69,10 @@ export class RouteTable {
 
   /** Finds the method for a raw (still percent-encoded) path below the stage, or undefined. */
   match(httpMethod: string, rawPath: string): RouteMatch | undefined {
-    const parts = rawPath.split('/').filter((part) => part !== '');
+    // Empty segments are kept so that `//key` cannot match `{key}` as `key`, which would store a different key than
+    // the client sent; an empty segment matches no resource.
+    const parts = rawPath.replace(/^\//, '').split('/');
+    if (parts.length === 1 && parts[0] === '') parts.pop();
     for (const resource of this.resources) {
       const pathParameters = matchSegments(resource.segments, parts);
       if (pathParameters === undefined) continue;
@@ -88,14 +91,14 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
   for (const [index, segment] of segments.entries()) {
     if ('greedy' in segment) {
       const rest = parts.slice(index);
-      if (rest.length === 0) return undefined;
+      if (rest.every((part) => part === '')) return undefined;
       const decoded = decodeSegment(rest.join('/'));
       if (decoded === undefined) return undefined;
       parameters[segment.greedy] = decoded;
       return parameters;
     }
     const part = parts[index];
-    if (part === undefined) return undefined;
+    if (part === undefined || part === '') return undefined;
     const decoded = decodeSegment(part);
     if (decoded === undefined) return undefined;
     if ('literal' in segment) {

@@ -46,6 +46,9 @@ type KoaContext = {
   /** The request path; Koa re-parses the URL when it is set, keeping the query string. */
   path: string;
   status: number;
+  /** Response content type and body, when a middleware answers the request itself. */
+  type: string;
+  body: unknown;
   headers: Record<string, string | string[] | undefined>;
   req: IncomingMessage;
 };
@@ -221,6 +224,32 @@ function enforceIfMatch(store: FilesystemStore, scopes: AsyncLocalStorage<Reques
   };
 }
 
+/** S3's limit on the UTF-8 length of an object key. */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * S3 refuses to write an object whose key is longer than 1024 bytes (KeyTooLongError, 400); s3rver stores it. Returns
+ * S3's XML error for such a write of a path-style request, or undefined.
+ */
+function keyTooLongError(method: string, requestPath: string): string | undefined {
+  if (method !== 'PUT' && method !== 'POST') return undefined;
+  const match = /^\/[^/]+\/(.+)$/s.exec(requestPath);
+  if (match?.[1] === undefined) return undefined;
+  let key: string;
+  try {
+    key = decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
+  const size = Buffer.byteLength(key, 'utf8');
+  if (size <= MAX_KEY_BYTES) return undefined;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<Error><Code>KeyTooLongError</Code><Message>Your key is too long</Message>',
+    `<Size>${size}</Size><MaxSizeAllowed>${MAX_KEY_BYTES}</MaxSizeAllowed></Error>`,
+  ].join('');
+}
+
 /**
  * Starts s3rver on 127.0.0.1 with the given buckets (created when missing, kept with their objects when present)
  * and reports every successful object change through `onObjectChange`.
@@ -254,6 +283,13 @@ export async function startS3Server(options: S3ServerOptions): Promise<LocalS3Se
   const gate = options.beforeRequest;
   app.middleware.unshift(async (context, next) => {
     if (gate !== undefined) await gate;
+    const tooLong = keyTooLongError(context.method, context.path);
+    if (tooLong !== undefined) {
+      context.status = 400;
+      context.type = 'application/xml';
+      context.body = tooLong;
+      return;
+    }
     context.path = routableObjectPath(context.path);
     if (isAwsChunked(context.headers)) {
       // s3rver 3.7.1 would store the chunk framing as object bytes. Only the body is replaced: the headers stay as
