@@ -1,6 +1,6 @@
 import type { Sharp } from 'sharp';
 import type { ThumbnailSettings } from '../config';
-import { THUMBNAIL_CONTENT_TYPES, type ThumbnailFormat } from './image-format';
+import { type DetectedFormat, THUMBNAIL_CONTENT_TYPES, type ThumbnailFormat } from './image-format';
 import { sharp } from './sharp-setup';
 import { corruptImageError, inspectImage, type SourceImageInfo } from './source-image';
 
@@ -19,7 +19,7 @@ export interface Thumbnail {
 
 /**
  * Builds the decode half of the pipeline: first page only, EXIF orientation applied, fitted inside the box without
- * enlargement, converted to 8-bit sRGB (through the embedded ICC profile when there is one), as raw pixels.
+ * enlargement, converted to 8-bit sRGB (through the embedded ICC profile when there is one).
  */
 function decodePipeline(input: Buffer, settings: ThumbnailSettings): Sharp {
   return (
@@ -38,7 +38,6 @@ function decodePipeline(input: Buffer, settings: ThumbnailSettings): Sharp {
       // keeps that path (sharp swaps the box for quarter turns), unlike rotate() or extract() before the resize.
       .resize(settings.maxWidth, settings.maxHeight, { fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
-      .raw()
   );
 }
 
@@ -65,25 +64,18 @@ function dropAlphaChannel(pixels: Buffer, channels: number): Buffer {
 }
 
 /**
- * Encodes raw 8-bit sRGB pixels. The encoder starts from raw pixels, so no EXIF, XMP, IPTC or ICC data of the source
- * can reach the output. Browsers read an untagged image as sRGB, which it is.
+ * Adds the encoder. sharp 0.35 writes no EXIF, XMP, IPTC or ICC data unless asked to (keepMetadata, withMetadata), so
+ * none of the source's reaches the output, as the thumbnail tests check. Browsers read an untagged image as sRGB,
+ * which it is.
  */
-async function encode(
-  pixels: Buffer,
-  width: number,
-  height: number,
-  channels: 1 | 2 | 3 | 4,
-  format: ThumbnailFormat,
-  settings: ThumbnailSettings,
-): Promise<Buffer> {
-  const image = sharp(pixels, { raw: { width, height, channels } });
+function withEncoder(image: Sharp, format: ThumbnailFormat, settings: ThumbnailSettings): Sharp {
   switch (format) {
     case 'jpeg':
-      return image.jpeg({ quality: settings.quality }).toBuffer();
+      return image.jpeg({ quality: settings.quality });
     case 'webp':
-      return image.webp({ quality: settings.quality }).toBuffer();
+      return image.webp({ quality: settings.quality });
     case 'png':
-      return image.png({ compressionLevel: 9 }).toBuffer();
+      return image.png({ compressionLevel: 9 });
   }
 }
 
@@ -102,10 +94,11 @@ function asChannelCount(channels: number): 1 | 2 | 3 | 4 {
  */
 export async function createThumbnail(input: Buffer, settings: ThumbnailSettings): Promise<Thumbnail> {
   const { detected, source } = await inspectImage(input, settings.maxInputPixels);
+  if (!source.hasAlpha) return createOpaqueThumbnail(input, detected, source, settings);
 
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    decoded = await decodePipeline(input, settings).toBuffer({ resolveWithObject: true });
+    decoded = await decodePipeline(input, settings).raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw corruptImageError(detected, error);
   }
@@ -121,6 +114,30 @@ export async function createThumbnail(input: Buffer, settings: ThumbnailSettings
   }
 
   const format: ThumbnailFormat = transparent ? settings.alphaFormat : settings.opaqueFormat;
-  const data = await encode(pixels, width, height, channels, format, settings);
+  const raw = sharp(pixels, { raw: { width, height, channels } });
+  const data = await withEncoder(raw, format, settings).toBuffer();
   return { data, format, contentType: THUMBNAIL_CONTENT_TYPES[format], width, height, source };
+}
+
+/**
+ * Decodes, resizes and encodes in one libvips pipeline, for a source whose header declares no alpha channel: there are
+ * no alpha values to inspect, so the pixels never come back to JavaScript.
+ */
+async function createOpaqueThumbnail(
+  input: Buffer,
+  detected: DetectedFormat,
+  source: SourceImageInfo,
+  settings: ThumbnailSettings,
+): Promise<Thumbnail> {
+  const format = settings.opaqueFormat;
+  let encoded: { data: Buffer; info: { width: number; height: number } };
+  try {
+    encoded = await withEncoder(decodePipeline(input, settings), format, settings).toBuffer({
+      resolveWithObject: true,
+    });
+  } catch (error) {
+    throw corruptImageError(detected, error);
+  }
+  const { width, height } = encoded.info;
+  return { data: encoded.data, format, contentType: THUMBNAIL_CONTENT_TYPES[format], width, height, source };
 }

@@ -44,7 +44,9 @@ async function getBytes(s3: S3Client, ref: ObjectRef, range?: string): Promise<B
       }),
     );
     if (response.Body === undefined) return Buffer.alloc(0);
-    return Buffer.from(await response.Body.transformToByteArray());
+    // Wrapping the array's memory instead of copying it keeps one original, not two, in memory.
+    const bytes = await response.Body.transformToByteArray();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (error) {
     const absence = classifyReadError(error);
     if (absence !== undefined) return absence;
