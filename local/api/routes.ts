@@ -69,8 +69,8 @@ export class RouteTable {
 
   /** Finds the method for a raw (still percent-encoded) path below the stage, or undefined. */
   match(httpMethod: string, rawPath: string): RouteMatch | undefined {
-    // Empty segments are kept so that `//key` cannot match `{key}` as `key`, which would store a different key than
-    // the client sent; an empty segment matches no resource.
+    // Empty segments are kept, and match no resource, because `//key` must not match `{key}` as `key`: that would
+    // store a different key than the client sent.
     const parts = rawPath.replace(/^\//, '').split('/');
     if (parts.length === 1 && parts[0] === '') parts.pop();
     for (const resource of this.resources) {

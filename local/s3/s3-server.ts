@@ -46,7 +46,7 @@ type KoaContext = {
   /** The request path; Koa re-parses the URL when it is set, keeping the query string. */
   path: string;
   status: number;
-  /** Response content type and body, when a middleware answers the request itself. */
+  /** Response content type and body, set when a middleware responds to the request itself. */
   type: string;
   body: unknown;
   headers: Record<string, string | string[] | undefined>;
@@ -228,8 +228,8 @@ function enforceIfMatch(store: FilesystemStore, scopes: AsyncLocalStorage<Reques
 export const MAX_KEY_BYTES = 1024;
 
 /**
- * S3 refuses to write an object whose key is longer than 1024 bytes (KeyTooLongError, 400); s3rver stores it. Returns
- * S3's XML error for such a write of a path-style request, or undefined.
+ * Returns S3's XML error for a path-style write whose key is longer than 1024 bytes, or undefined. S3 rejects such
+ * a write with KeyTooLongError (400), but s3rver would store it.
  */
 function keyTooLongError(method: string, requestPath: string): string | undefined {
   if (method !== 'PUT' && method !== 'POST') return undefined;
