@@ -45,6 +45,29 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * Runs a command's main function and exits with the code it returns. A usage error (ours or parseArgs') prints the
+ * message and the usage and exits 2; any other error prints `describeFailure(error)` and exits 1.
+ */
+export function runCommand(
+  main: () => Promise<number>,
+  usage: string,
+  describeFailure: (error: Error) => string,
+): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const parseError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ?? false;
+      if (error instanceof UsageError || parseError) {
+        console.error(`${(error as Error).message}\n\n${usage}`);
+        process.exit(2);
+      }
+      console.error(describeFailure(error instanceof Error ? error : new Error(String(error))));
+      process.exit(1);
+    },
+  );
+}
+
 function readPort(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);

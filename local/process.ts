@@ -5,7 +5,7 @@ import { collectInputFiles, InputPathError } from './batch/input-files';
 import { ProgressDisplay } from './batch/progress-display';
 import { formatReportTable, formatSummary } from './batch/report';
 import { runBatch } from './batch/run-batch';
-import { readStackOptions, STACK_OPTIONS, STACK_OPTIONS_HELP, UsageError } from './cli-options';
+import { readStackOptions, runCommand, STACK_OPTIONS, STACK_OPTIONS_HELP, UsageError } from './cli-options';
 import { ensurePackaged } from './packaging';
 import { type LocalStack, startLocalStack, tolerateRejectionsDuringShutdown } from './stack';
 import { readRunningStack, type StackDescription } from './stack-file';
@@ -148,16 +148,8 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const parseError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ?? false;
-    if (error instanceof UsageError || parseError) {
-      console.error(`${(error as Error).message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    const prefix = error instanceof InputPathError ? 'cannot read input' : 'npm run process failed';
-    console.error(`${prefix}: ${(error as Error).message}`);
-    process.exit(1);
-  },
+runCommand(main, USAGE, (error) =>
+  error instanceof InputPathError
+    ? `cannot read input: ${error.message}`
+    : `npm run process failed: ${error.message}`,
 );

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readStackOptions, STACK_OPTIONS, STACK_OPTIONS_HELP, UsageError } from './cli-options';
+import { readStackOptions, runCommand, STACK_OPTIONS, STACK_OPTIONS_HELP } from './cli-options';
 import { ensurePackaged } from './packaging';
 import { type LocalStack, startLocalStack, tolerateRejectionsDuringShutdown } from './stack';
 import { invokeLocalEnvironment } from './stack-file';
@@ -115,17 +115,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-    ) {
-      console.error(`${(error as Error).message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(`npm start failed: ${(error as Error).message}`);
-    process.exit(1);
-  },
-);
+runCommand(main, USAGE, (error) => `npm start failed: ${error.message}`);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCommand, UsageError } from '../local/cli-options';
 import { deployPackage } from './rehearse/deploy-package';
 import { adaptTemplateForMoto } from './rehearse/moto-compat';
 import { motoServerInstalled, startMotoServer } from './rehearse/moto-server';
@@ -32,10 +33,6 @@ const OPTIONS = {
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** Runs `sls package` with npm offline and fake credentials, so packaging can reach neither the network nor AWS. */
 function packageService(projectDir: string, stage: string, packageDir: string): Promise<void> {
@@ -155,17 +152,4 @@ async function main(): Promise<number> {
   return rehearse(process.cwd(), values);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-    ) {
-      console.error(`${(error as Error).message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(`rehearse: failed: ${(error as Error).message}`);
-    process.exit(1);
-  },
-);
+runCommand(main, USAGE, (error) => `rehearse: failed: ${error.message}`);
