@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
@@ -47,14 +47,45 @@ async function oldestOutput(packageDir: string): Promise<number | undefined> {
   return Math.min(templateTime, ...zipTimes);
 }
 
-/** Returns why the package must be rebuilt, or undefined when it is up to date. */
+/**
+ * Record that ensurePackaged writes beside a package it made: `sls package --stage dev` by hand writes the same
+ * folder, and file times alone cannot tell which stage is in it.
+ */
+const PACKAGE_RECORD_FILE = 'local-package.json';
+
+interface PackageRecord {
+  stage: string;
+  templateModifiedMs: number;
+}
+
+async function readPackageRecord(packageDir: string): Promise<PackageRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(packageDir, PACKAGE_RECORD_FILE), 'utf8')) as PackageRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writePackageRecord(packageDir: string, stage: string): Promise<void> {
+  const templateModifiedMs = (await stat(path.join(packageDir, TEMPLATE_FILE))).mtimeMs;
+  const record: PackageRecord = { stage, templateModifiedMs };
+  await writeFile(path.join(packageDir, PACKAGE_RECORD_FILE), `${JSON.stringify(record)}\n`);
+}
+
+/** Returns why the package must be rebuilt for `stage`, or undefined when it is up to date. */
 export async function packageStaleReason(
   projectDir: string,
   packageDir: string,
+  stage: string,
 ): Promise<string | undefined> {
   const outputTime = await oldestOutput(packageDir);
   if (outputTime === undefined)
     return `${path.relative(projectDir, packageDir) || packageDir} has no packaged template and zips`;
+  const record = await readPackageRecord(packageDir);
+  const templateModifiedMs = (await stat(path.join(packageDir, TEMPLATE_FILE))).mtimeMs;
+  if (record === undefined || record.templateModifiedMs !== templateModifiedMs)
+    return `the package was made by another command, so its stage is unknown`;
+  if (record.stage !== stage) return `the package is for stage ${record.stage}`;
   for (const input of PACKAGE_INPUTS) {
     if ((await newestModification(path.join(projectDir, input))) > outputTime)
       return `${input} changed since the last package`;
@@ -101,10 +132,10 @@ export async function ensurePackaged(
   skip = false,
 ): Promise<void> {
   const packageDir = path.join(projectDir, '.serverless');
-  const reason = await packageStaleReason(projectDir, packageDir);
+  const reason = await packageStaleReason(projectDir, packageDir, stage);
   if (reason === undefined) {
     log(
-      'package is up to date (template and zips are newer than serverless.yml, resources/ and src/): skipping sls package',
+      `package for stage ${stage} is up to date (newer than ${PACKAGE_INPUTS.join(', ')}): skipping sls package`,
     );
     return;
   }
@@ -115,5 +146,6 @@ export async function ensurePackaged(
   log(`packaging for stage ${stage}: ${reason}`);
   const startedAt = Date.now();
   await runServerlessPackage(projectDir, stage);
+  await writePackageRecord(packageDir, stage);
   log(`packaged in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
 }

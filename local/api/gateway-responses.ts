@@ -65,6 +65,8 @@ export const GATEWAY_RESPONSES = {
 
 const DEFAULT_TEMPLATE = '{"message":$context.error.messageString}';
 
+const VALIDATION_RESPONSE_TYPES = new Set<string>(['BAD_REQUEST_PARAMETERS', 'BAD_REQUEST_BODY']);
+
 export interface RenderedResponse {
   statusCode: number;
   headers: Record<string, string>;
@@ -87,7 +89,13 @@ export function renderGatewayResponse(
   const template = custom?.responseTemplates['application/json'] ?? DEFAULT_TEMPLATE;
   const errorContext = {
     ...context,
-    error: { message, messageString: JSON.stringify(message), responseType: response.type },
+    error: {
+      message,
+      messageString: JSON.stringify(message),
+      responseType: response.type,
+      // The detailed validation message; API Gateway sets it for request validation failures only.
+      validationErrorString: VALIDATION_RESPONSE_TYPES.has(response.type) ? message : '',
+    },
   };
   const body = renderTemplate(template, {
     body: '',

@@ -12,6 +12,18 @@ const { format } = require('node:util');
 const taskRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
 const handlerSetting = process.env._HANDLER || '';
 
+// Lambda resolves packages from the task root only (and its layers, which the local stack has none of). Code
+// extracted inside the project would otherwise find the project's node_modules, so a zip that lacks a package, or
+// carries sharp for another CPU, would work locally and fail on Lambda.
+const Module = /** @type {{_nodeModulePaths: (from: string) => string[], globalPaths: string[]}} */ (
+  /** @type {unknown} */ (require('node:module'))
+);
+const nodeModulePaths = Module._nodeModulePaths;
+const taskRootPrefix = taskRoot.endsWith(path.sep) ? taskRoot : taskRoot + path.sep;
+Module._nodeModulePaths = (from) =>
+  nodeModulePaths(from).filter((folder) => folder.startsWith(taskRootPrefix));
+Module.globalPaths.length = 0;
+
 /** @type {string | undefined} */
 let currentRequestId;
 

@@ -184,6 +184,14 @@ describe('codeless API errors', () => {
     expect(response.status).toBe(404);
   });
 
+  it('names the missing Content-Type with 400', async () => {
+    const response = await request('/images/no-type.jpg', { method: 'PUT', body: Buffer.from([0xff, 0xd8]) });
+    const body = (await response.json()) as { message?: string; missing?: string };
+
+    expect(response.status).toBe(400);
+    expect(body.missing).toBe('Missing required request parameters: [Content-Type]');
+  });
+
   it('answers 413 above the 10 MB payload limit', async () => {
     const response = await request('/images/too-big.jpg', {
       method: 'PUT',

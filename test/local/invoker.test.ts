@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AsyncInvoker, type InvocationRecord } from '../../local/lambda/async-invoker';
@@ -131,6 +131,26 @@ describe('FunctionPool', () => {
   it('runs the handler outside the test process', async () => {
     await createPool(fakeHandler('echo')).invoke({});
     expect(readInvocations(recordFile)[0]?.pid).not.toBe(process.pid);
+  });
+
+  it('resolves packages only inside the code folder', async () => {
+    // A folder inside the project, where Node's usual lookup would reach the project's node_modules.
+    const cacheDir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache');
+    mkdirSync(cacheDir, { recursive: true });
+    const codeDirectory = mkdtempSync(path.join(cacheDir, 'isolated-function-'));
+    writeFileSync(
+      path.join(codeDirectory, 'index.js'),
+      "exports.handler = async () => typeof require('yaml');\n",
+    );
+    try {
+      expect(require.resolve('yaml', { paths: [codeDirectory] })).toContain('node_modules');
+
+      const result = await createPool('index.handler', { codeDirectory }).invoke({});
+
+      expect(result.ok ? '' : result.error.errorMessage).toContain("Cannot find module 'yaml'");
+    } finally {
+      rmSync(codeDirectory, { recursive: true, force: true });
+    }
   });
 
   it('returns a thrown error in Lambda error shape', async () => {
