@@ -18,7 +18,8 @@ Options:
   --stage NAME      stage to re-drive (default dev); "local" uses the local stack that npm start runs
   --region NAME     AWS region of the stage (default: AWS_REGION, then us-east-1); ignored for local
   --limit N         most messages to handle over both queues (default 100)
-  --dry-run         list what would be re-driven; changes nothing
+  --dry-run         list what would be re-driven; invokes and deletes nothing (each listed message's
+                    receive count still goes up by one: SQS cannot read a message without receiving it)
   --data-dir DIR    data folder of the local stack (default .local-data)
   -h, --help        show this help`;
 
@@ -82,7 +83,8 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const limit = Number(values.limit);
+  // Digits only: Number() would also take "1e3", "0x10" and " 7".
+  const limit = /^\d+$/.test(values.limit) ? Number(values.limit) : Number.NaN;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new RedriveError(
       `--limit must be a whole number of at least 1, not ${JSON.stringify(values.limit)}`,
@@ -110,8 +112,8 @@ async function main(): Promise<number> {
       results.filter((result) => result.status === status).length;
     console.log(
       values['dry-run']
-        ? `dry run: ${count('would-redrive')} would be re-driven, ${count('skipped')} unrecognized`
-        : `${count('redriven')} re-driven, ${count('failed')} failed (still queued), ${count('skipped')} unrecognized (still queued)`,
+        ? `dry run: ${count('would-redrive')} would be re-driven, ${count('skipped')} skipped`
+        : `${count('redriven')} re-driven, ${count('failed')} failed (still queued), ${count('skipped')} skipped (still queued)`,
     );
     return count('failed') > 0 ? 1 : 0;
   } finally {

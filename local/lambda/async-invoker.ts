@@ -6,6 +6,23 @@ import type { FunctionPool } from './function-pool';
 import type { FunctionError, InvocationResult } from './types';
 
 /**
+ * The error document of the Node.js runtime, as Lambda puts it into an invocation record's `responsePayload`
+ * ("Lambda function errors in Node.js" in the Lambda developer guide). Errors that Lambda itself detects, such as
+ * a timeout or a process exit, carry no `trace`.
+ */
+export interface RuntimeErrorPayload {
+  errorType: string;
+  errorMessage: string;
+  trace?: string[];
+}
+
+/**
+ * Why an event went to the on-failure destination. `RetriesExhausted` and `EventAgeExceeded` are Lambda's.
+ * `StackStopped` exists only locally and means the stack stopped while the event ran or waited for a retry.
+ */
+export type FailureCondition = 'RetriesExhausted' | 'EventAgeExceeded' | 'StackStopped';
+
+/**
  * The record Lambda sends to an on-failure destination after the last retry of an asynchronous invocation
  * (the "invocation record" of Lambda's asynchronous invocation documentation).
  */
@@ -15,12 +32,12 @@ export interface InvocationRecord {
   requestContext: {
     requestId: string;
     functionArn: string;
-    condition: 'RetriesExhausted' | 'EventAgeExceeded';
+    condition: FailureCondition;
     approximateInvokeCount: number;
   };
   requestPayload: unknown;
   responseContext: { statusCode: 200; executedVersion: '$LATEST'; functionError: 'Unhandled' };
-  responsePayload: FunctionError;
+  responsePayload: RuntimeErrorPayload;
 }
 
 /** Sends an invocation record to an on-failure destination (the ARN of an SQS queue). */
@@ -64,6 +81,33 @@ export interface AsyncOutcome {
 export const DEFAULT_RETRY_DELAYS_MS = [1000, 2000];
 const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600;
 
+/** An event that has not reached its outcome yet: running, or waiting for a retry. */
+interface PendingEvent {
+  pool: FunctionPool;
+  event: unknown;
+  requestId: string;
+  config: AsyncInvokeConfig;
+  log: (line: string) => void;
+  attempts: number;
+  lastError?: FunctionError;
+}
+
+/**
+ * Converts the local runtime's error into the Node.js runtime's error document, whose `trace` is the lines of
+ * `error.stack`: the `Type: message` line, then the indented `at` frames.
+ * NOTE: the local runtime keeps only the trimmed frames, so the first line is rebuilt from the type and message.
+ * A message with line breaks or a custom `toString` therefore comes out differently from Lambda's.
+ */
+function runtimeErrorPayload(error: FunctionError): RuntimeErrorPayload {
+  if (error.stackTrace.length === 0) return { errorType: error.errorType, errorMessage: error.errorMessage };
+  const heading = error.errorMessage === '' ? error.errorType : `${error.errorType}: ${error.errorMessage}`;
+  return {
+    errorType: error.errorType,
+    errorMessage: error.errorMessage,
+    trace: [heading, ...error.stackTrace.map((frame) => `    ${frame}`)],
+  };
+}
+
 /**
  * Builds the record Lambda sends to an on-failure destination, in the shape of the Lambda developer guide's
  * example: `version`, `timestamp`, `requestContext`, the original event as `requestPayload`, and the error.
@@ -73,7 +117,7 @@ export function invocationRecord(
   requestId: string,
   event: unknown,
   attempts: number,
-  condition: InvocationRecord['requestContext']['condition'],
+  condition: FailureCondition,
   error: FunctionError,
 ): InvocationRecord {
   return {
@@ -87,7 +131,7 @@ export function invocationRecord(
     },
     requestPayload: event,
     responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    responsePayload: error,
+    responsePayload: runtimeErrorPayload(error),
   };
 }
 
@@ -99,7 +143,8 @@ export function invocationRecord(
 export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private readonly pending = new Map<string, PendingEvent>();
   private closed = false;
 
   constructor(private readonly options: AsyncInvokerOptions) {
@@ -132,13 +177,14 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Waits `ms`, or less when the invoker closes. */
   private delay(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         resolve();
       }, ms);
-      this.timers.add(timer);
+      this.timers.set(timer, resolve);
     });
   }
 
@@ -152,19 +198,29 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const receivedAt = Date.now();
     const maximumAgeMs = (config.maximumEventAgeSeconds ?? DEFAULT_MAXIMUM_EVENT_AGE_SECONDS) * 1000;
+    const pending: PendingEvent = { pool, event, requestId, config, log, attempts: 0 };
+    if (this.closed) {
+      // Accepted after close (the Invoke endpoint stops after the invoker): recorded, not run.
+      await this.deliverFailure(pending, this.stoppedRecord(pending));
+      return;
+    }
+    this.pending.set(requestId, pending);
     let attempts = 0;
-    let condition: InvocationRecord['requestContext']['condition'] = 'RetriesExhausted';
+    let condition: FailureCondition = 'RetriesExhausted';
     let result: InvocationResult | undefined;
     // Lambda keeps the request id of an asynchronous event across its retries.
     while (!this.closed) {
       attempts += 1;
+      pending.attempts = attempts;
       try {
         result = await pool.invoke(event, requestId);
       } catch (error) {
-        // Only a stopped pool rejects; the stack is shutting down.
-        log(`async invocation ${requestId} dropped: ${(error as Error).message}`);
+        // Only a stopped pool rejects: the stack is shutting down, and close() has recorded the event.
+        if (!this.closed) log(`async invocation ${requestId} dropped: ${(error as Error).message}`);
         return;
       }
+      if (this.closed) return;
+      if (!result.ok) pending.lastError = result.error;
       if (result.ok || attempts > config.maximumRetryAttempts) break;
       const wait = delays[Math.min(attempts - 1, delays.length - 1)] ?? 0;
       if (Date.now() + wait - receivedAt > maximumAgeMs) {
@@ -177,28 +233,56 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
       await this.delay(wait);
     }
     if (result === undefined || this.closed) return;
+    this.pending.delete(requestId);
 
     const outcome: AsyncOutcome = { functionKey: pool.config.key, requestId, event, attempts, result };
     if (!result.ok) {
       const record = invocationRecord(pool.config.arn, requestId, event, attempts, condition, result.error);
-      outcome.failureRecordPath = await this.storeFailure(pool, record);
-      log(
-        `async invocation ${requestId} failed after ${attempts} attempts (${condition}); event stored in ${outcome.failureRecordPath}`,
-      );
-      if (config.onFailureDestination !== undefined && this.options.sendToDestination !== undefined) {
-        try {
-          await this.options.sendToDestination(config.onFailureDestination, record);
-          outcome.destinationArn = config.onFailureDestination;
-          log(`async invocation ${requestId}: invocation record sent to ${config.onFailureDestination}`);
-        } catch (error) {
-          // Lambda, too, drops a record it cannot deliver; the failure folder still has it.
-          log(
-            `async invocation ${requestId}: sending the invocation record to ${config.onFailureDestination} failed: ${(error as Error).message}`,
-          );
-        }
-      }
+      Object.assign(outcome, await this.deliverFailure(pending, record));
     }
     this.emit('outcome', outcome);
+  }
+
+  /** Stores an invocation record in the failure folder and sends it to the on-failure destination, if any. */
+  private async deliverFailure(
+    pending: PendingEvent,
+    record: InvocationRecord,
+  ): Promise<{ failureRecordPath: string; destinationArn?: string }> {
+    const { requestId, config, log } = pending;
+    const { condition, approximateInvokeCount } = record.requestContext;
+    const failureRecordPath = await this.storeFailure(pending.pool, record);
+    log(
+      `async invocation ${requestId} failed after ${approximateInvokeCount} attempts (${condition}); event stored in ${failureRecordPath}`,
+    );
+    if (config.onFailureDestination === undefined || this.options.sendToDestination === undefined) {
+      return { failureRecordPath };
+    }
+    try {
+      await this.options.sendToDestination(config.onFailureDestination, record);
+      log(`async invocation ${requestId}: invocation record sent to ${config.onFailureDestination}`);
+      return { failureRecordPath, destinationArn: config.onFailureDestination };
+    } catch (error) {
+      // Lambda, too, drops a record it cannot deliver; the failure folder still has it.
+      log(
+        `async invocation ${requestId}: sending the invocation record to ${config.onFailureDestination} failed: ${(error as Error).message}`,
+      );
+      return { failureRecordPath };
+    }
+  }
+
+  private stoppedRecord(pending: PendingEvent): InvocationRecord {
+    return invocationRecord(
+      pending.pool.config.arn,
+      pending.requestId,
+      pending.event,
+      pending.attempts,
+      'StackStopped',
+      pending.lastError ?? {
+        errorType: 'StackStopped',
+        errorMessage: 'the local stack stopped before this event finished its first attempt',
+        stackTrace: [],
+      },
+    );
   }
 
   private async storeFailure(pool: FunctionPool, record: InvocationRecord): Promise<string> {
@@ -211,11 +295,21 @@ export class AsyncInvoker extends EventEmitter<{ outcome: [AsyncOutcome] }> {
     return file;
   }
 
-  /** Drops pending retries; events still running end with their pools. */
-  close(): void {
+  /**
+   * Stops retrying. Every event that has not reached its outcome (running, or waiting for a retry) is recorded
+   * like an event whose retries ran out, with the local condition `StackStopped`, so `npm run redrive` can deliver
+   * it after a restart. Lambda itself never stops, so it has no such condition.
+   */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const [timer, wake] of this.timers) {
+      clearTimeout(timer);
+      wake();
+    }
     this.timers.clear();
+    const stopped = [...this.pending.values()];
+    this.pending.clear();
+    await Promise.all(stopped.map((pending) => this.deliverFailure(pending, this.stoppedRecord(pending))));
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }

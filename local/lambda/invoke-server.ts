@@ -21,13 +21,54 @@ export interface LocalInvokeServer {
 // Path of Lambda's Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations.
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
-function readBody(request: IncomingMessage): Promise<string> {
+/**
+ * Largest payload of an asynchronous invocation: 1 MB in the Invoke API reference since 2025 (it was 256 KB before).
+ * NOTE: the reference does not say whether 1 MB means 1,000,000 or 1,048,576 bytes, so this takes the larger.
+ */
+export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
+
+/** A request body, or only its size when it is larger than `limit` (the rest is read and dropped). */
+type Body = { bytes: Buffer; size: number } | { bytes: undefined; size: number };
+
+function readBody(request: IncomingMessage, limit: number): Promise<Body> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    request.on('end', () =>
+      resolve(size <= limit ? { bytes: Buffer.concat(chunks), size } : { bytes: undefined, size }),
+    );
     request.on('error', reject);
   });
+}
+
+/** Decodes a path segment, or returns undefined when its percent-encoding is malformed. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses an event payload as Lambda does: UTF-8 JSON, with an empty payload read as `{}`. */
+function parsePayload(bytes: Buffer): { ok: true; event: unknown } | { ok: false; reason: string } {
+  if (bytes.length === 0) return { ok: true, event: {} };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, reason: 'the payload is not valid UTF-8' };
+  }
+  try {
+    return { ok: true, event: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
 }
 
 function sendError(response: ServerResponse, status: number, type: string, message: string): void {
@@ -46,11 +87,15 @@ function sendError(response: ServerResponse, status: number, type: string, messa
  * name or ARN, with `$LATEST` as the only qualifier. Synchronous invocations are not served.
  */
 export async function startInvokeServer(options: InvokeServerOptions): Promise<LocalInvokeServer> {
+  // A function is named by name, ARN or partial ARN (`<account>:function:<name>`), each optionally with `:$LATEST`.
   const findFunction = (identifier: string) => {
     const unqualified = identifier.replace(/:\$LATEST$/, '');
+    const partialArn = /^\d{12}:function:[^:]+$/.test(unqualified);
     return options.functions.find(
       (fn) =>
-        fn.name === unqualified || fn.arn === unqualified || fn.arn.endsWith(`:function:${unqualified}`),
+        fn.name === unqualified ||
+        fn.arn === unqualified ||
+        (partialArn && fn.arn.endsWith(`:${unqualified}`)),
     );
   };
 
@@ -67,7 +112,16 @@ export async function startInvokeServer(options: InvokeServerOptions): Promise<L
       return;
     }
 
-    const identifier = decodeURIComponent(match[1] ?? '');
+    const identifier = decodePathSegment(match[1] ?? '');
+    if (identifier === undefined) {
+      sendError(
+        response,
+        400,
+        'InvalidParameterValueException',
+        `the function name ${JSON.stringify(match[1])} in the path has malformed percent-encoding`,
+      );
+      return;
+    }
     const qualifier = url.searchParams.get('Qualifier');
     const target = findFunction(identifier);
     if (target === undefined || (qualifier !== null && qualifier !== '$LATEST')) {
@@ -81,7 +135,7 @@ export async function startInvokeServer(options: InvokeServerOptions): Promise<L
     }
 
     const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_ASYNC_PAYLOAD_BYTES);
     if (invocationType === 'DryRun') {
       response.writeHead(204, { 'x-amzn-RequestId': randomUUID() });
       response.end();
@@ -97,14 +151,26 @@ export async function startInvokeServer(options: InvokeServerOptions): Promise<L
       return;
     }
 
-    let event: unknown;
-    try {
-      event = body === '' ? {} : JSON.parse(body);
-    } catch {
-      sendError(response, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
+    if (body.bytes === undefined) {
+      sendError(
+        response,
+        413,
+        'RequestTooLargeException',
+        `the payload has ${body.size} bytes, over the ${MAX_ASYNC_PAYLOAD_BYTES} bytes Lambda accepts for an asynchronous invocation. Pass a reference (such as an S3 key) instead`,
+      );
       return;
     }
-    const requestId = options.invokeAsync(target.name, event);
+    const payload = parsePayload(body.bytes);
+    if (!payload.ok) {
+      sendError(
+        response,
+        400,
+        'InvalidRequestContentException',
+        `Could not parse request body into json: ${payload.reason}`,
+      );
+      return;
+    }
+    const requestId = options.invokeAsync(target.name, payload.event);
     response.writeHead(202, { 'x-amzn-RequestId': requestId, 'Content-Length': 0 });
     response.end();
   };

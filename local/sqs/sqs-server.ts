@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenOnLoopback } from '../ports';
-import { type MessageAttributeValue, md5OfBody, md5OfMessageAttributes } from './message-digest';
+import { md5OfBody, md5OfMessageAttributes } from './message-digest';
+import { checkQueueSettings, readQueueSettings, validateMessage } from './message-validation';
 import { DEFAULT_QUEUE_SETTINGS, LocalQueue, type QueueSettings, type StoredMessage } from './queue-store';
+import { invalidParameter, nonExistentQueue, SqsError } from './sqs-error';
 
 export interface SqsServerOptions {
   /** Port on 127.0.0.1; 0 picks a free port. */
@@ -28,43 +30,44 @@ export interface LocalSqsServer {
   close(): Promise<void>;
 }
 
-/** An SQS error in the JSON protocol: its shape name, the awsQuery error code and the HTTP status. */
-class SqsError extends Error {
-  constructor(
-    readonly type: string,
-    readonly queryCode: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 // Longest long poll SQS allows, in seconds, and the maximum number of messages per ReceiveMessage.
 const MAX_WAIT_SECONDS = 20;
 const MAX_MESSAGES_PER_RECEIVE = 10;
 // How often a long poll looks for messages whose visibility timeout ran out.
 const LONG_POLL_INTERVAL_MS = 100;
 
-function nonExistentQueue(queue: string): SqsError {
-  return new SqsError(
-    'QueueDoesNotExist',
-    'AWS.SimpleQueueService.NonExistentQueue',
-    `The specified queue does not exist: ${queue}`,
-  );
-}
-
-function invalidParameter(message: string): SqsError {
-  return new SqsError('InvalidParameterValue', 'InvalidParameterValue', message);
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
+}
+
+function serializationError(message: string): SqsError {
+  return new SqsError('SerializationException', 'SerializationException', message);
+}
+
+/** Parses a request body as the JSON object every SQS action takes. Invalid UTF-8 is rejected, not replaced. */
+function parseInput(bytes: Buffer): Record<string, unknown> {
+  if (bytes.length === 0) return {};
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw serializationError('the request body is not valid UTF-8');
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch {
+    throw serializationError('the request body is not valid JSON');
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw serializationError("the request body must be a JSON object with the action's parameters");
+  }
+  return input as Record<string, unknown>;
 }
 
 function integerParameter(value: unknown, name: string, min: number, max: number): number | undefined {
@@ -102,8 +105,9 @@ function selects(names: unknown, name: string): boolean {
 /**
  * Starts a loopback endpoint that speaks the SQS JSON protocol (AWS JSON 1.0, `X-Amz-Target: AmazonSQS.<Action>`)
  * for the actions the local stack and `npm run redrive` use: SendMessage, ReceiveMessage (with long polling),
- * DeleteMessage, ChangeMessageVisibility, GetQueueUrl, GetQueueAttributes, PurgeQueue, CreateQueue and ListQueues. Standard queues only;
- * request signatures are not checked.
+ * DeleteMessage, ChangeMessageVisibility, GetQueueUrl, GetQueueAttributes, PurgeQueue, CreateQueue and ListQueues.
+ * SendMessage applies SQS's limits on size, characters and message attributes, and CreateQueue the ranges of the
+ * attributes it applies. Standard queues only; request signatures are not checked.
  */
 export async function startSqsServer(options: SqsServerOptions): Promise<LocalSqsServer> {
   const queues = new Map<string, LocalQueue>();
@@ -119,7 +123,14 @@ export async function startSqsServer(options: SqsServerOptions): Promise<LocalSq
       throw invalidParameter(`queue name ${JSON.stringify(name)} must be 1 to 80 letters, digits, - or _`);
     }
     if (!queues.has(name)) {
-      queues.set(name, LocalQueue.open(name, { ...DEFAULT_QUEUE_SETTINGS, ...settings }, options.directory));
+      queues.set(
+        name,
+        LocalQueue.open(
+          name,
+          { ...DEFAULT_QUEUE_SETTINGS, ...checkQueueSettings(settings) },
+          options.directory,
+        ),
+      );
     }
     return queueUrl(name);
   };
@@ -176,7 +187,7 @@ export async function startSqsServer(options: SqsServerOptions): Promise<LocalSq
       const queue = queueFor(input);
       const body = requiredString(input, 'MessageBody');
       const delaySeconds = integerParameter(input.DelaySeconds, 'DelaySeconds', 0, 900) ?? 0;
-      const attributes = (input.MessageAttributes ?? {}) as Record<string, MessageAttributeValue>;
+      const attributes = validateMessage(body, input.MessageAttributes);
       const message = queue.send(body, attributes, delaySeconds);
       const attributesDigest = md5OfMessageAttributes(attributes);
       return {
@@ -261,12 +272,7 @@ export async function startSqsServer(options: SqsServerOptions): Promise<LocalSq
     },
 
     CreateQueue: (input) => {
-      const attributes = (input.Attributes ?? {}) as Record<string, string>;
-      const settings: Partial<QueueSettings> = {};
-      if (attributes.VisibilityTimeout !== undefined)
-        settings.visibilityTimeoutSeconds = Number(attributes.VisibilityTimeout);
-      if (attributes.MessageRetentionPeriod !== undefined)
-        settings.messageRetentionSeconds = Number(attributes.MessageRetentionPeriod);
+      const settings = readQueueSettings(input.Attributes);
       return { QueueUrl: createQueue(requiredString(input, 'QueueName'), settings) };
     },
 
@@ -296,7 +302,8 @@ export async function startSqsServer(options: SqsServerOptions): Promise<LocalSq
     const target = String(request.headers['x-amz-target'] ?? '');
     const action = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
     try {
-      const run = actions[action];
+      // Own properties only, so a target such as AmazonSQS.constructor names no action.
+      const run = Object.hasOwn(actions, action) ? actions[action] : undefined;
       if (request.method !== 'POST' || run === undefined) {
         throw new SqsError(
           'UnsupportedOperation',
@@ -304,17 +311,7 @@ export async function startSqsServer(options: SqsServerOptions): Promise<LocalSq
           `the local SQS endpoint does not support ${JSON.stringify(target || `${request.method} ${request.url}`)}; it supports ${Object.keys(actions).join(', ')}`,
         );
       }
-      const text = await readBody(request);
-      let input: Record<string, unknown>;
-      try {
-        input = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-      } catch {
-        throw new SqsError(
-          'SerializationException',
-          'SerializationException',
-          'the request body is not valid JSON',
-        );
-      }
+      const input = parseInput(await readBody(request));
       respond(response, 200, await run(input));
     } catch (error) {
       if (error instanceof SqsError) {
@@ -348,6 +345,8 @@ export async function startSqsServer(options: SqsServerOptions): Promise<LocalSq
     sendMessage: (queueName, body) => {
       const queue = queues.get(queueName);
       if (queue === undefined) throw nonExistentQueue(queueName);
+      // The checks of SendMessage apply, so a message SQS would reject fails here too.
+      validateMessage(body, undefined);
       return queue.send(body, {}).messageId;
     },
     close: async () => {

@@ -15,7 +15,11 @@ export interface RedriveOptions {
   lambda: LambdaClient;
   /** Queues to read, in order: normally the failed-invocations queue, then the undelivered-events queue. */
   queueNames: string[];
-  /** Functions that receive a dead-lettered SNS notification again: the topic's subscribers. */
+  /**
+   * Functions that receive a dead-lettered SNS notification again: the topic's subscribers, by name. An invocation
+   * record that names any other function is skipped, so a message in the queue cannot direct the re-drive at an
+   * arbitrary function of the account.
+   */
   notificationFunctions: string[];
   /** Location of the queues for error messages, such as "AWS region eu-west-1" or "the local stack". */
   location: string;
@@ -37,7 +41,8 @@ export interface RedriveResult {
   targets: string[];
   objectKeys: string[];
   /**
-   * `redriven`: invoked and deleted. `would-redrive`: dry run. `skipped`: unrecognized, left in the queue.
+   * `redriven`: invoked and deleted. `would-redrive`: dry run. `skipped`: unrecognized, or a record of a function
+   * outside `notificationFunctions`, and left in the queue.
    * `failed`: an invocation failed, so the message stays and becomes visible again after the visibility timeout.
    */
   status: 'redriven' | 'would-redrive' | 'skipped' | 'failed';
@@ -119,10 +124,20 @@ async function handleMessage(
     return { ...result, status: 'skipped', detail: failed.reason };
   }
   if (failed.kind === 'invocation-record') {
+    const functionName = failed.functionArn.split(':').pop() ?? '';
+    if (!options.notificationFunctions.includes(functionName)) {
+      return {
+        ...result,
+        status: 'skipped',
+        detail: `the record names function ${functionName}, which is not one of ${options.notificationFunctions.join(', ')}. Check --stage, or move the message by hand`,
+      };
+    }
     result.detail = `${failed.condition}${failed.error === undefined ? '' : `, last error ${failed.error}`}`;
   }
   if (options.dryRun) return result;
 
+  // NOTE: an Invoke call slower than the visibility timeout lets a second run receive this message too, so the
+  // event can arrive twice. The functions are idempotent per key and sequencer, so the result is the same.
   try {
     for (const target of targets) await invokeAsync(options.lambda, target, failed.event);
   } catch (error) {

@@ -53,21 +53,59 @@ function imageUrl(target: SmokeTarget, route: 'images' | 'thumbnails', key: stri
   return `${target.apiUrl}/${route}/${encodeURIComponent(key)}`;
 }
 
-function apiRequest(target: SmokeTarget, url: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('x-api-key', target.apiKey);
-  return fetch(url, { ...init, headers });
+/** A finished API response with its whole body. */
+interface ApiResponse {
+  status: number;
+  contentType: string | null;
+  body: Buffer;
 }
 
-/** Polls `attempt` until it returns a value or the wait times out; then throws what `describeLast` returns. */
+/** Says why a fetch failed, with the cause that Node's "fetch failed" hides (such as ECONNREFUSED). */
+function describeFetchError(error: unknown, timeoutMs: number): string {
+  const { name, message, cause } = error as Error & { cause?: { code?: string; message?: string } };
+  if (name === 'TimeoutError') return `returned no complete response within ${timeoutMs / 1000} s`;
+  return `failed: ${cause?.message ?? cause?.code ?? message}`;
+}
+
+/**
+ * Sends one API request with the API key and reads the whole response. A request that cannot connect, or that
+ * does not finish within `timeoutMs`, fails the step with the route and the reason, so no step can hang.
+ */
+async function apiRequest(
+  target: SmokeTarget,
+  url: string,
+  timeoutMs: number,
+  init: RequestInit = {},
+): Promise<ApiResponse> {
+  const headers = new Headers(init.headers);
+  headers.set('x-api-key', target.apiKey);
+  const route = `${init.method ?? 'GET'} ${url.slice(target.apiUrl.length).replace(/\/[^/]+$/, '/{key}')}`;
+  try {
+    const response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+    const body = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, contentType: response.headers.get('content-type'), body };
+  } catch (error) {
+    throw new StepFailure(
+      `${route} ${describeFetchError(error, timeoutMs)}. Check that the API at ${target.apiUrl} is running`,
+    );
+  }
+}
+
+// A request made while a step waits gets at least this long, even when the step's deadline is nearer.
+const MIN_REQUEST_TIMEOUT_MS = 1000;
+
+/**
+ * Polls `attempt` until it returns a value or the wait times out, then throws what `describeLast` returns.
+ * `attempt` receives how long its requests may take: the time left until the deadline.
+ */
 async function pollUntil<T>(
   options: SmokeOptions,
-  attempt: () => Promise<T | undefined>,
+  attempt: (timeoutMs: number) => Promise<T | undefined>,
   describeLast: () => string,
 ): Promise<T> {
   const deadline = Date.now() + options.waitTimeoutMs;
   for (;;) {
-    const value = await attempt();
+    const value = await attempt(Math.max(MIN_REQUEST_TIMEOUT_MS, deadline - Date.now()));
     if (value !== undefined) return value;
     if (Date.now() >= deadline) {
       throw new StepFailure(`timed out after ${options.waitTimeoutMs / 1000} s: ${describeLast()}`);
@@ -77,12 +115,12 @@ async function pollUntil<T>(
 }
 
 async function upload(target: SmokeTarget, key: string, options: SmokeOptions): Promise<string> {
-  const response = await apiRequest(target, imageUrl(target, 'images', key), {
+  const response = await apiRequest(target, imageUrl(target, 'images', key), options.waitTimeoutMs, {
     method: 'PUT',
     headers: { 'Content-Type': options.sample.contentType },
     body: options.sample.body,
   });
-  const text = await response.text();
+  const text = response.body.toString('utf8');
   if (response.status !== 201) {
     throw new StepFailure(
       `PUT /images/{key} returned HTTP ${response.status}, expected 201: ${text.slice(0, 300)}`,
@@ -95,9 +133,9 @@ async function waitForLabels(target: SmokeTarget, key: string, options: SmokeOpt
   let last = 'no response yet';
   const record = await pollUntil(
     options,
-    async () => {
-      const response = await apiRequest(target, imageUrl(target, 'images', key));
-      const text = await response.text();
+    async (timeoutMs) => {
+      const response = await apiRequest(target, imageUrl(target, 'images', key), timeoutMs);
+      const text = response.body.toString('utf8');
       last = `GET /images/{key} returned HTTP ${response.status}: ${text.slice(0, 300)}`;
       if (response.status === 404) return undefined;
       if (response.status !== 200) throw new StepFailure(last);
@@ -121,15 +159,14 @@ async function checkThumbnail(target: SmokeTarget, key: string, options: SmokeOp
   let last = 'no response yet';
   const bytes = await pollUntil(
     options,
-    async () => {
-      const response = await apiRequest(target, imageUrl(target, 'thumbnails', key), {
+    async (timeoutMs) => {
+      const response = await apiRequest(target, imageUrl(target, 'thumbnails', key), timeoutMs, {
         headers: { Accept: 'image/*' },
       });
-      const body = Buffer.from(await response.arrayBuffer());
-      last = `GET /thumbnails/{key} returned HTTP ${response.status} (${response.headers.get('content-type')})`;
+      last = `GET /thumbnails/{key} returned HTTP ${response.status} (${response.contentType})`;
       if (response.status === 404) return undefined;
       if (response.status !== 200) throw new StepFailure(last);
-      return body;
+      return response.body;
     },
     () => last,
   );
@@ -141,8 +178,10 @@ async function checkThumbnail(target: SmokeTarget, key: string, options: SmokeOp
   return `thumbnail ${seen}, ${bytes.length} bytes`;
 }
 
-async function deleteOriginal(target: SmokeTarget, key: string): Promise<string> {
-  await target.s3.send(new DeleteObjectCommand({ Bucket: target.rawBucket, Key: key }));
+async function deleteOriginal(target: SmokeTarget, key: string, options: SmokeOptions): Promise<string> {
+  await target.s3.send(new DeleteObjectCommand({ Bucket: target.rawBucket, Key: key }), {
+    abortSignal: AbortSignal.timeout(options.waitTimeoutMs),
+  });
   return `deleted s3://${target.rawBucket}/${key}`;
 }
 
@@ -151,10 +190,9 @@ async function waitForCleanup(target: SmokeTarget, key: string, options: SmokeOp
   let last = 'no response yet';
   await pollUntil(
     options,
-    async () => {
-      const record = await apiRequest(target, imageUrl(target, 'images', key));
-      const thumbnail = await apiRequest(target, imageUrl(target, 'thumbnails', key));
-      await Promise.all([record.arrayBuffer(), thumbnail.arrayBuffer()]);
+    async (timeoutMs) => {
+      const record = await apiRequest(target, imageUrl(target, 'images', key), timeoutMs);
+      const thumbnail = await apiRequest(target, imageUrl(target, 'thumbnails', key), timeoutMs);
       last = `GET /images/{key} returned HTTP ${record.status}, GET /thumbnails/{key} HTTP ${thumbnail.status}`;
       return record.status === 404 && thumbnail.status === 404 ? true : undefined;
     },
@@ -178,7 +216,7 @@ export async function runSmoke(target: SmokeTarget, options: SmokeOptions): Prom
     upload: () => upload(target, key, options),
     labels: () => waitForLabels(target, key, options),
     thumbnail: () => checkThumbnail(target, key, options),
-    delete: () => deleteOriginal(target, key),
+    delete: () => deleteOriginal(target, key, options),
     cleanup: () => waitForCleanup(target, key, options),
   };
 
