@@ -143,6 +143,27 @@ describe.each(PIPELINE_FILES)('%s', (file) => {
     ]);
   });
 
+  it('checks the bucket prefix before each deploy', () => {
+    const order = commands
+      .map(
+        (command) =>
+          /\bsls deploy --stage (\S+)/.exec(command)?.[0] ??
+          /grep -q '"example-image-pipeline-' .*?\b(\w+)\/cloudformation-template-update-stack\.json/.exec(
+            command,
+          )?.[1],
+      )
+      .filter((step) => step !== undefined);
+
+    expect(order).toEqual(['dev', 'sls deploy --stage dev', 'prod', 'sls deploy --stage prod']);
+  });
+
+  it('passes the allowlist to the scan gate', () => {
+    const scans = commands.filter((command) => command.includes('npm run scan-gate --'));
+
+    expect(scans.length).toBeGreaterThan(0);
+    for (const scan of scans) expect(scan).toContain('--allowlist tools/scan-gate/allowlist.yaml');
+  });
+
   it('holds no AWS access keys', () => {
     const text = readText(file);
 
@@ -273,6 +294,12 @@ describe('Azure Pipelines definition', () => {
     const valid = validate(pipeline);
 
     expect(valid ? [] : ajv.errorsText(validate.errors, { separator: '\n' }).split('\n')).toEqual([]);
+  });
+
+  // A variable at the root of the YAML overrides the pipeline settings' variable of the same name ("Define
+  // variables" in the Azure Pipelines documentation), so these two must stay settings-only.
+  it.each(['IMAGE_PIPELINE_BUCKET_PREFIX', 'awsRegion'])('leaves %s to the pipeline settings', (name) => {
+    expect(Object.keys(asObject(pipeline.variables, 'variables'))).not.toContain(name);
   });
 
   it('runs the stages in order', () => {
