@@ -69,8 +69,8 @@ function describeStack(stack: LocalStack, startSeconds: number, projectDir: stri
     `  npm run --silent event -- KEY${dataDirOption} > event.json`,
     `  env ${environment} \\`,
     `    npx sls invoke local --stage local -f ${firstFunction} -p event.json`,
-    '(The samples in events/ carry fixed, old sequencers: once the stack has processed their key, the functions',
-    'skip them as stale events, which is the correct outcome.)',
+    '(The samples in events/ name objects this stack does not hold, so the functions skip their created events as',
+    '"skipped-object-gone", the correct outcome; use npm run event for an object you uploaded.)',
     '',
   );
   return lines.join('\n');
