@@ -70,12 +70,11 @@ export function analyse(
       const inference = summarize(pipeline.models.map((model) => model.inferenceMs.median));
       const largest = pipeline.runs.reduce((a, b) => (b.count > a.count ? b : a));
       lines.push(
-        `- **Local pipeline.** The label model infers in ${formatMs(inference.median)} per photo (median) on the ` +
-          "stack's own JavaScript thread, which also serves the local S3, DynamoDB and API Gateway, dispatches the " +
-          `SNS events and runs the batch's polling. That thread was busy ${(largest.mainThreadBusy * 100).toFixed(0)}% ` +
-          `of the N = ${largest.count} run, so everything besides inference queues behind the model: the uploads, ` +
-          "both functions' S3 and DynamoDB requests, the thumbnail downloads. Running the model in a worker thread " +
-          '(local/rekognition) would let that work proceed during inference, with the functions on the second core.',
+        `- **Local pipeline.** The label model infers in ${formatMs(inference.median)} per photo (median) in a ` +
+          "worker thread, while the stack's main thread serves the local S3, DynamoDB and API Gateway, decodes " +
+          `images for the model and runs the batch's polling. That thread was busy ` +
+          `${(largest.mainThreadBusy * 100).toFixed(0)}% of the N = ${largest.count} run, and the functions share ` +
+          'the two cores with both threads, so on a busy machine the pipeline falls behind the model alone.',
       );
     } else {
       lines.push(`- **${target.target}**: ${target.figure}.`);

@@ -25,8 +25,8 @@ export interface PipelineRun {
   /** modelSeconds / seconds: the pipeline's throughput as a share of the model's. */
   modelShare: number;
   /**
-   * Share of the run during which this process's JavaScript thread was busy. It runs the label model and the local
-   * S3, DynamoDB and API Gateway servers.
+   * Share of the run during which this process's main JavaScript thread was busy. It runs the local S3, DynamoDB
+   * and API Gateway servers and decodes images for the label model, whose inference runs in a worker thread.
    */
   mainThreadBusy: number;
 }

@@ -318,7 +318,7 @@ function pipelineSection(report: BenchReport): string {
       'local/batch uploads them through the local API (four uploads in flight), waits until both functions have ' +
       'recorded each photo, and downloads the thumbnails. The stack runs with at most ' +
       `${pipeline.maxConcurrency} execution environments per function and the local Rekognition endpoint, whose ` +
-      `label model runs in the same process. The photos cycle through ${pipeline.photoCount} JPEG and PNG photos ` +
+      `label model runs in a worker thread of the same process. The photos cycle through ${pipeline.photoCount} JPEG and PNG photos ` +
       `(${formatKiB(pipeline.photoBytes)} in all, listed by bench/pipeline.ts). Two photos go through first, ` +
       'untimed, to start the execution environments and the model.',
     '',
@@ -343,8 +343,8 @@ function pipelineSection(report: BenchReport): string {
     ),
     '',
     '"Stack thread busy" is the event-loop utilisation of the process that runs the stack: the share of the run ' +
-      'its one JavaScript thread spent running code (the model, the local servers, the batch loop) rather than ' +
-      'waiting.',
+      'main JavaScript thread spent running code (the local servers, the image decoding for the model, the batch ' +
+      'loop) rather than waiting. Inference runs in the worker thread and is not counted.',
     '',
     growth.length > 0 ? growth.join(' ') : 'No run here has twice the photos of another.',
     '',

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { buildLabels, type RekognitionLabel } from './label-response';
-import { detectObjects } from './object-detector';
+import type { DetectedObject, RgbImage } from './object-detector';
 import { loadRequestImage, type RequestImage } from './request-image';
 import { RekognitionServiceError } from './service-error';
 
@@ -16,12 +16,20 @@ export interface DetectLabelsResponse {
   LabelModelVersion: string;
 }
 
+/** Runs the COCO detector on a decoded image, such as LabelModelPool.detect. */
+export type DetectObjects = (image: RgbImage) => Promise<DetectedObject[]>;
+
 /**
- * Handles a DetectLabels request body (already parsed from JSON) with the local COCO detector.
+ * Handles a DetectLabels request body (already parsed from JSON): reads and decodes the image on this thread, and
+ * runs `detectObjects` on it.
  *
  * @throws RekognitionServiceError for invalid parameters and for images Rekognition would reject.
  */
-export async function handleDetectLabels(body: unknown, s3: S3Client): Promise<DetectLabelsResponse> {
+export async function handleDetectLabels(
+  body: unknown,
+  s3: S3Client,
+  detectObjects: DetectObjects,
+): Promise<DetectLabelsResponse> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new RekognitionServiceError('SerializationException', 'The request body must be a JSON object.');
   }

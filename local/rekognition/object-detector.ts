@@ -20,6 +20,13 @@ export interface RgbImage {
   height: number;
 }
 
+/** The same pixels widened to one int32 per channel value, the dtype of the model's input tensor. */
+export interface DetectorInput {
+  pixels: Int32Array<ArrayBuffer>;
+  width: number;
+  height: number;
+}
+
 // The detector drops objects scoring under 5%, so a request with a lower MinConfidence gets no extra labels.
 const DETECTOR_MIN_SCORE = 0.05;
 const DETECTOR_MAX_OBJECTS = 50;
@@ -34,6 +41,11 @@ function humanPackageDir(): string {
   return path.resolve(path.dirname(localRequire.resolve('@vladmandic/human')), '..');
 }
 
+/** The models folder of the installed @vladmandic/human package, which contains centernet.json and its weights. */
+export function defaultModelsDir(): string {
+  return path.join(humanPackageDir(), 'models');
+}
+
 function wasmBinaryDir(): string {
   const backendEntry = localRequire.resolve('@tensorflow/tfjs-backend-wasm');
   // The entry is dist/index.js (or a file beside it); the .wasm binaries sit in the same dist folder.
@@ -45,20 +57,23 @@ let detectorPromise: Promise<Human> | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * Loads the CenterNet COCO model shipped in @vladmandic/human with the TensorFlow.js WASM backend, once per
- * process. Nothing is downloaded: the model and the WASM binaries are read from node_modules.
+ * Loads the CenterNet COCO model with the TensorFlow.js WASM backend, once per thread (each worker thread has its
+ * own copy). Nothing is downloaded: the model is read from `modelsDir`, by default the one shipped in
+ * @vladmandic/human, and the WASM binaries from node_modules. The first successful call's `modelsDir` is the one
+ * used for the rest of the thread's life.
+ *
+ * @throws Error naming the model file when the model cannot be read or parsed.
  */
-export function loadObjectDetector(): Promise<Human> {
-  detectorPromise ??= createDetector().catch((error: unknown) => {
+export function loadObjectDetector(modelsDir: string = defaultModelsDir()): Promise<Human> {
+  detectorPromise ??= createDetector(modelsDir).catch((error: unknown) => {
     detectorPromise = undefined;
     throw error;
   });
   return detectorPromise;
 }
 
-async function createDetector(): Promise<Human> {
+async function createDetector(modelsDir: string): Promise<Human> {
   const packageDir = humanPackageDir();
-  const modelsDir = path.join(packageDir, 'models');
   // The package's exports map lacks a "./" prefix for this build, so it is loaded by absolute path.
   const { Human: HumanClass } = localRequire(path.join(packageDir, 'dist', 'human.node-wasm.js')) as {
     Human: new (config: Partial<Config>) => Human;
@@ -88,10 +103,16 @@ async function createDetector(): Promise<Human> {
     },
   };
   const human = new HumanClass(config);
-  await withoutAddedProcessHandlers(() => withFileUrlFetch(modelsDir, () => human.load()));
-  if (!human.models.loaded().includes('centernet')) {
+  const readFailures: string[] = [];
+  await withoutAddedProcessHandlers(() => withFileUrlFetch(modelsDir, readFailures, () => human.load()));
+  // Human logs a model that failed to load and carries on, and models.loaded() still lists it, so the per-model
+  // statistics are the only place that records the failure.
+  const stats = human.models.stats().modelStats.find((model) => model.name === 'centernet');
+  if (stats?.loaded !== true) {
+    const reason = readFailures.length > 0 ? readFailures.join('; ') : 'the model files could not be parsed';
     throw new Error(
-      `The CenterNet object detector did not load from ${modelsDir}; reinstall @vladmandic/human.`,
+      `The CenterNet object detector did not load from ${path.join(modelsDir, 'centernet.json')}: ${reason}. ` +
+        'Reinstall @vladmandic/human (npm ci) to restore the model files.',
     );
   }
   return human;
@@ -122,8 +143,13 @@ async function withoutAddedProcessHandlers<T>(action: () => Promise<T>): Promise
 /**
  * Runs `action` with `fetch` able to read file:// URLs inside `allowedDir`, because Human loads models with fetch
  * and Node's fetch has no file scheme. Every other URL goes to the original fetch, which is restored afterwards.
+ * Files that cannot be read are added to `readFailures`, because Human only logs them.
  */
-async function withFileUrlFetch<T>(allowedDir: string, action: () => Promise<T>): Promise<T> {
+async function withFileUrlFetch<T>(
+  allowedDir: string,
+  readFailures: string[],
+  action: () => Promise<T>,
+): Promise<T> {
   const originalFetch = globalThis.fetch;
   const fileFetch: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
@@ -131,9 +157,16 @@ async function withFileUrlFetch<T>(allowedDir: string, action: () => Promise<T>)
 
     const filePath = fileURLToPath(url);
     if (!filePath.startsWith(`${allowedDir}${path.sep}`)) {
+      readFailures.push(`${filePath} is outside ${allowedDir}`);
       return new Response(`Not a model file: ${url}`, { status: 404 });
     }
-    const body = await readFile(filePath);
+    let body: Buffer;
+    try {
+      body = await readFile(filePath);
+    } catch (error) {
+      readFailures.push(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
     const contentType = filePath.endsWith('.json') ? 'application/json' : 'application/octet-stream';
     return new Response(body, { status: 200, headers: { 'content-type': contentType } });
   };
@@ -146,17 +179,26 @@ async function withFileUrlFetch<T>(allowedDir: string, action: () => Promise<T>)
   }
 }
 
-/** Detects COCO objects in an upright RGB image. Calls are queued because the model is not re-entrant. */
+/** Widens decoded RGB bytes to the int32 values the model's input tensor takes (a new, transferable buffer). */
+export function toDetectorInput(image: RgbImage): DetectorInput {
+  return { pixels: new Int32Array(image.data), width: image.width, height: image.height };
+}
+
+/** Detects COCO objects in an upright RGB image, on the calling thread. */
 export function detectObjects(image: RgbImage): Promise<DetectedObject[]> {
-  const run = queue.then(() => runDetector(image));
+  return detectObjectsInPixels(toDetectorInput(image));
+}
+
+/** Detects COCO objects in widened pixels. Calls are queued because the model is not re-entrant. */
+export function detectObjectsInPixels(input: DetectorInput): Promise<DetectedObject[]> {
+  const run = queue.then(() => runDetector(input));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runDetector(image: RgbImage): Promise<DetectedObject[]> {
+async function runDetector({ pixels, width, height }: DetectorInput): Promise<DetectedObject[]> {
   const human = await loadObjectDetector();
-  const pixels = new Int32Array(image.data);
-  const tensor = human.tf.tensor4d(pixels, [1, image.height, image.width, 3], 'int32');
+  const tensor = human.tf.tensor4d(pixels, [1, height, width, 3], 'int32');
   try {
     const result = await withoutAddedProcessHandlers(() => human.detect(tensor));
     return result.object.map((object) => ({

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
-import { handleDetectLabels } from './detect-labels';
-import { loadObjectDetector } from './object-detector';
+import { type DetectObjects, handleDetectLabels } from './detect-labels';
+import { DEFAULT_LABEL_WORKERS, LabelModelPool } from './label-model-pool';
 import { describeRequestImage, type RequestImage } from './request-image';
 import { RekognitionServiceError } from './service-error';
 
@@ -12,13 +12,18 @@ export interface LocalRekognitionOptions {
   port?: number;
   /** The local S3 endpoint that `Image.S3Object` is read from. */
   s3: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
-  /** Receives one line per request; defaults to standard output. */
+  /** Receives one line per request, and one when a label worker stops or restarts; defaults to standard output. */
   log?: (line: string) => void;
+  /** Worker threads that run the label model, each with its own copy; defaults to DEFAULT_LABEL_WORKERS (1). */
+  labelWorkers?: number;
 }
 
 export interface LocalRekognition {
   /** Base URL for AWS_ENDPOINT_URL_REKOGNITION, such as http://127.0.0.1:40123. */
   url: string;
+  /** The worker threads that run the label model; tests use it to inject a worker crash. */
+  labelModel: LabelModelPool;
+  /** Stops the HTTP server and terminates the label workers. */
   close(): Promise<void>;
 }
 
@@ -31,10 +36,18 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /**
  * Starts a Rekognition endpoint on 127.0.0.1 that serves DetectLabels with the COCO object detector shipped in
  * @vladmandic/human, so the unchanged AWS SDK client works against it through AWS_ENDPOINT_URL_REKOGNITION.
- * The model is loaded before the endpoint listens; other operations get UnknownOperationException.
+ * The model runs in worker threads (see LabelModelPool) and is loaded before the endpoint listens; other operations
+ * get UnknownOperationException.
+ *
+ * @throws Error when the model cannot be loaded or the port cannot be bound; no worker is left running then.
  */
 export async function startLocalRekognition(options: LocalRekognitionOptions): Promise<LocalRekognition> {
-  await loadObjectDetector();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const labelModel = await LabelModelPool.start({
+    workers: options.labelWorkers ?? DEFAULT_LABEL_WORKERS,
+    log,
+  });
+  const detectObjects: DetectObjects = (image) => labelModel.detect(image);
 
   const s3 = new S3Client({
     endpoint: options.s3.endpoint,
@@ -42,28 +55,39 @@ export async function startLocalRekognition(options: LocalRekognitionOptions): P
     credentials: options.s3.credentials,
     forcePathStyle: true,
   });
-  const log = options.log ?? ((line: string) => console.log(line));
 
   const server = createServer((request, response) => {
-    void serveRequest(request, response, s3, log);
+    void serveRequest(request, response, s3, detectObjects, log);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // A running worker would keep the process alive after a failed start.
+    await labelModel.close();
+    s3.destroy();
+    throw error;
+  }
 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    labelModel,
     close: async () => {
       server.closeAllConnections();
-      await new Promise<void>((resolve, reject) =>
-        server.close((error) => (error ? reject(error) : resolve())),
-      );
-      s3.destroy();
+      try {
+        await new Promise<void>((resolve, reject) =>
+          server.close((error) => (error ? reject(error) : resolve())),
+        );
+      } finally {
+        await labelModel.close();
+        s3.destroy();
+      }
     },
   };
 }
@@ -72,6 +96,7 @@ async function serveRequest(
   request: IncomingMessage,
   response: ServerResponse,
   s3: S3Client,
+  detectObjects: DetectObjects,
   log: (line: string) => void,
 ): Promise<void> {
   const started = performance.now();
@@ -96,7 +121,7 @@ async function serveRequest(
     const image = (body as { Image?: RequestImage } | null)?.Image;
     outcome = image === undefined ? '' : describeRequestImage(image);
 
-    const result = await handleDetectLabels(body, s3);
+    const result = await handleDetectLabels(body, s3, detectObjects);
     outcome = `${outcome}: ${result.Labels.map((label) => `${label.Name} ${label.Confidence.toFixed(0)}`).join(', ')}`;
     sendJson(response, 200, requestId, result);
   } catch (error) {

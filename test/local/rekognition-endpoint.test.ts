@@ -329,6 +329,65 @@ describe('local Rekognition endpoint with the samples', () => {
     const confidences = (response.Labels ?? []).map((label) => label.Confidence ?? 0);
     expect(confidences).toEqual([...confidences].sort((a, b) => b - a));
   });
+
+  it('matches concurrent requests to their images', async () => {
+    const personAlone = await detectLabels({ Image: { Bytes: personDogHorse }, MinConfidence: 5 });
+    const cupAlone = await detectLabels({ Image: { Bytes: coffeeCup }, MinConfidence: 5 });
+
+    const [person, cup] = await Promise.all([
+      detectLabels({ Image: { Bytes: personDogHorse }, MinConfidence: 5 }),
+      detectLabels({ Image: { Bytes: coffeeCup }, MinConfidence: 5 }),
+    ]);
+    expect(names(person.Labels)).toContain('Person');
+    expect(names(cup.Labels)).toContain('Cup');
+    expect(person.Labels).toEqual(personAlone.Labels);
+    expect(cup.Labels).toEqual(cupAlone.Labels);
+  });
+});
+
+describe('local Rekognition endpoint when its label worker crashes', () => {
+  let coffeeCup: Buffer;
+
+  beforeAll(async () => {
+    coffeeCup = await readFile(path.join(SAMPLES_DIR, 'coffee_cup.png'));
+  });
+
+  // Raw HTTP, because the AWS SDK retries InternalServerError and would hide the first response.
+  function postDetectLabels(image: Buffer) {
+    return fetch(`${endpoint.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'RekognitionService.DetectLabels',
+      },
+      body: JSON.stringify({ Image: { Bytes: image.toString('base64') } }),
+    });
+  }
+
+  it('returns HTTP 500 for the request in flight', async () => {
+    endpoint.labelModel.injectCrashOnNextDetection();
+    const response = await postDetectLabels(coffeeCup);
+    expect(response.status).toBe(500);
+  });
+
+  it('names InternalServerError in __type', async () => {
+    endpoint.labelModel.injectCrashOnNextDetection();
+    const response = await postDetectLabels(coffeeCup);
+    expect(await response.json()).toMatchObject({ __type: 'InternalServerError' });
+  });
+
+  it('answers the next request after a crash', async () => {
+    endpoint.labelModel.injectCrashOnNextDetection();
+    await postDetectLabels(coffeeCup);
+    const response = await detectLabels({ Image: { Bytes: coffeeCup }, MinConfidence: 25 });
+    expect(names(response.Labels)).toContain('Cup');
+  });
+
+  it('logs the crash', async () => {
+    endpoint.labelModel.injectCrashOnNextDetection();
+    await postDetectLabels(coffeeCup);
+    expect(logLines.some((line) => /label worker 1 stopped \(exit code 1/.test(line))).toBe(true);
+  });
 });
 
 describeWithSharedImages('local Rekognition endpoint with the shared corpus', () => {
