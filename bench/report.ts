@@ -343,7 +343,7 @@ function pipelineSection(report: BenchReport): string {
     ),
     '',
     '"Stack thread busy" is the event-loop utilisation of the process that runs the stack: the share of the run ' +
-      'main JavaScript thread spent running code (the local servers, the image decoding for the model, the batch ' +
+      'its main JavaScript thread spent running code (the local servers, the image decoding for the model, the batch ' +
       'loop) rather than waiting. Inference runs in the worker thread and is not counted.',
     '',
     growth.length > 0 ? growth.join(' ') : 'No run here has twice the photos of another.',
