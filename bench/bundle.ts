@@ -26,15 +26,16 @@ export const BUNDLE_VARIANTS: readonly BundleVariant[] = [
   {
     name: 'SDK bundled (as configured)',
     description:
-      "serverless.yml's `custom.esbuild` options unchanged: the AWS SDK is bundled from its CommonJS builds",
+      "serverless.yml's `custom.esbuild` options unchanged: `mainFields: ['module', 'main']` bundles the AWS " +
+      'SDK from its ES module builds, which tree-shake',
     overrides: {},
   },
   {
-    name: 'SDK bundled, ES module builds',
+    name: 'SDK bundled, CommonJS builds',
     description:
-      "as configured, plus esbuild `mainFields: ['module', 'main']`, so the SDK's ES module builds tree-shake",
-    overrides: { mainFields: ['module', 'main'] },
-    serverlessChange: "custom.esbuild.mainFields: ['module', 'main']",
+      "as configured, but esbuild `mainFields: ['main']`, so the SDK comes from its CommonJS builds",
+    overrides: { mainFields: ['main'] },
+    serverlessChange: "custom.esbuild.mainFields: ['main']",
   },
   {
     name: "runtime's SDK (external)",
