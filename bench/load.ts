@@ -15,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { contentTypeFor } from '../local/batch/input-files';
+import { runWithConcurrency } from '../local/concurrency';
 import { ensurePackaged } from '../local/packaging';
 import { type LocalStack, startLocalStack } from '../local/stack';
 
@@ -111,19 +112,6 @@ function planUploads(count: number): Upload[] {
       startedAt: 0,
     };
   });
-}
-
-async function runWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next] as T;
-        next += 1;
-        await work(item);
-      }
-    }),
-  );
 }
 
 async function uploadAll(

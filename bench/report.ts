@@ -342,8 +342,8 @@ function pipelineSection(report: BenchReport): string {
       rows,
     ),
     '',
-    '"Stack thread busy" is the event-loop utilisation of the process that runs the stack: the share of the run ' +
-      'its main JavaScript thread spent running code (the local servers, the image decoding for the model, the batch ' +
+    '"Stack thread busy" is the event-loop utilisation of the process that runs the stack. It is the share of the ' +
+      'run its main JavaScript thread spent running code (the local servers, the image decoding for the model, the batch ' +
       'loop) rather than waiting. Inference runs in the worker thread and is not counted.',
     '',
     growth.length > 0 ? growth.join(' ') : 'No run here has twice the photos of another.',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { runWithConcurrency } from '../concurrency';
 import type { StackDescription } from '../stack-file';
 import {
   type ImageProgress,
@@ -50,22 +51,6 @@ export function thumbnailFilePath(outDir: string, key: string, format: string): 
     throw new Error(`thumbnail key "${key}" would be written outside ${root}`);
   }
   return target;
-}
-
-async function runWithConcurrency<T>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next];
-      next += 1;
-      if (item !== undefined) await work(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 async function downloadThumbnail(s3: S3Client, info: ThumbnailInfo, file: string): Promise<void> {

@@ -17,8 +17,8 @@ export interface RuntimeErrorPayload {
 }
 
 /**
- * Why an event went to the on-failure destination. `RetriesExhausted` and `EventAgeExceeded` are Lambda's.
- * `StackStopped` exists only locally and means the stack stopped while the event ran or waited for a retry.
+ * Condition under which an event went to the on-failure destination. `RetriesExhausted` and `EventAgeExceeded`
+ * are Lambda's. `StackStopped` exists only locally: the stack stopped while the event ran or waited for a retry.
  */
 export type FailureCondition = 'RetriesExhausted' | 'EventAgeExceeded' | 'StackStopped';
 

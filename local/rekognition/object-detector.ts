@@ -41,7 +41,7 @@ function humanPackageDir(): string {
   return path.resolve(path.dirname(localRequire.resolve('@vladmandic/human')), '..');
 }
 
-/** The models folder of the installed @vladmandic/human package, which contains centernet.json and its weights. */
+/** Returns the models folder of the installed @vladmandic/human package, with centernet.json and its weights. */
 export function defaultModelsDir(): string {
   return path.join(humanPackageDir(), 'models');
 }

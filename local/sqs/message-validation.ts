@@ -16,13 +16,13 @@ const MAX_MESSAGE_ATTRIBUTES = 10;
  */
 const DISALLOWED_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
-function invalidContents(what: string, text: string): SqsError {
+function invalidContents(field: string, text: string): SqsError {
   const match = DISALLOWED_CHARACTER.exec(text);
   const code = match?.[0].codePointAt(0) ?? 0;
   return new SqsError(
     'InvalidMessageContents',
     'InvalidMessageContents',
-    `${what} contains the character U+${code.toString(16).toUpperCase().padStart(4, '0')} at index ${match?.index ?? 0}, which SQS does not allow. Remove it or encode the text (for example as base64)`,
+    `${field} contains the character U+${code.toString(16).toUpperCase().padStart(4, '0')} at index ${match?.index ?? 0}, which SQS does not allow. Remove it or encode the text (for example as base64)`,
   );
 }
 

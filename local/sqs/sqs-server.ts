@@ -30,7 +30,7 @@ export interface LocalSqsServer {
   close(): Promise<void>;
 }
 
-// Longest long poll SQS allows, in seconds, and the maximum number of messages per ReceiveMessage.
+// SQS's limits: a long poll of at most 20 seconds, and at most 10 messages per ReceiveMessage.
 const MAX_WAIT_SECONDS = 20;
 const MAX_MESSAGES_PER_RECEIVE = 10;
 // How often a long poll looks for messages whose visibility timeout ran out.

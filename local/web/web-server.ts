@@ -106,7 +106,7 @@ async function readServableFile(root: string, file: string): Promise<Buffer | un
 
 /**
  * Starts the local web page's static server on 127.0.0.1. It serves the files of `rootDir` and a generated
- * `/config.json` with the API URL and key, and answers only GET and HEAD. It rejects a Host header that names
+ * `/config.json` with the API URL and key, and accepts only GET and HEAD. It rejects a Host header that names
  * another host, so a site whose DNS name was rebound to 127.0.0.1 cannot read the key.
  */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {

@@ -45,7 +45,7 @@ function evaluate(
 
 /**
  * Returns the logical id and type of every resource that CloudFormation creates from the template when each
- * parameter keeps its default value, that is, every resource whose Condition holds.
+ * parameter keeps its default value, that is, every resource whose Condition is true.
  */
 export function expectedResources(template: CompiledTemplate): Map<string, string> {
   const parameters: Record<string, string> = {};
@@ -55,8 +55,8 @@ export function expectedResources(template: CompiledTemplate): Map<string, strin
   const expected = new Map<string, string>();
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Condition !== undefined) {
-      const holds = evaluate(template.Conditions?.[resource.Condition], template, parameters);
-      if (!holds) continue;
+      const conditionIsTrue = evaluate(template.Conditions?.[resource.Condition], template, parameters);
+      if (!conditionIsTrue) continue;
     }
     expected.set(logicalId, resource.Type);
   }
@@ -70,7 +70,7 @@ export interface StackResource {
   ResourceStatus?: string;
 }
 
-/** Differences between the resources a template declares and those a stack holds; all but `unmodeled` empty when they match. */
+/** Differences between the resources a template declares and those a stack contains; all but `unmodeled` empty when they match. */
 export interface ResourceComparison {
   /** Resources checked by logical id, type and status. */
   checked: number;

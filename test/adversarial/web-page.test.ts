@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium } from '../../local/web/chromium';
 import { startWebServer, type WebServer } from '../../local/web/web-server';
+import { foreignRequests } from '../support/page-requests';
 
 // The web page against a hostile stand-in for the codeless API on 127.0.0.1: records whose keys, labels and
 // messages carry HTML and script, list tokens with base64 punctuation, and uploads with awkward names and sizes.
@@ -401,11 +402,7 @@ describe('web page with an API at the server root', () => {
 
 describe('web page network use', () => {
   it('requests only 127.0.0.1', () => {
-    const hostOf = (url: string) => {
-      const parsed = new URL(url);
-      return parsed.protocol === 'blob:' ? new URL(parsed.pathname).hostname : parsed.hostname;
-    };
-    const foreign = requestedUrls.filter((url) => !url.startsWith('data:') && hostOf(url) !== '127.0.0.1');
+    const foreign = foreignRequests(requestedUrls);
 
     expect(requestedUrls.length).toBeGreaterThan(0);
     expect(foreign).toEqual([]);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { collectInputFiles, type InputFile } from '../../local/batch/input-files';
 import { API_PAYLOAD_LIMIT_BYTES, uploadImage } from '../../local/batch/upload';
+import { runWithConcurrency } from '../../local/concurrency';
 import { type ApiStack, startApiStack } from '../support/api-stack';
 import { describeWithSharedImages, hasSharedImages, SHARED_IMAGES_DIR } from '../support/shared-images';
 
@@ -56,19 +57,6 @@ let harness: ApiStack;
 let inputs: InputFile[];
 const uploadRoutes = new Map<string, string>();
 const records = new Map<string, ImageRecord>();
-
-async function runWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next] as T;
-        next += 1;
-        await work(item);
-      }
-    }),
-  );
-}
 
 describeWithSharedImages('whole corpus through the API', () => {
   beforeAll(async () => {

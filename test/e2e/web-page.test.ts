@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { ensurePackaged } from '../../local/packaging';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { launchChromium } from '../../local/web/chromium';
+import { foreignRequests } from '../support/page-requests';
 import { fixture } from '../support/shared-images';
 
 const PROJECT_DIR = path.resolve(__dirname, '..', '..');
@@ -280,12 +281,7 @@ describe('web page errors', () => {
 
 describe('web page network use', () => {
   it('requests only 127.0.0.1', () => {
-    const hostOf = (url: string) => {
-      const parsed = new URL(url);
-      // An object URL names the origin that created it: blob:http://127.0.0.1:PORT/UUID.
-      return parsed.protocol === 'blob:' ? new URL(parsed.pathname).hostname : parsed.hostname;
-    };
-    const foreign = requestedUrls.filter((url) => !url.startsWith('data:') && hostOf(url) !== '127.0.0.1');
+    const foreign = foreignRequests(requestedUrls);
 
     expect(requestedUrls.length).toBeGreaterThan(0);
     expect(foreign).toEqual([]);

@@ -65,14 +65,14 @@ function asString(value: unknown): string | undefined {
 }
 
 /** Raises a ToolError for an unexpected status, with the server's message (ApiErrorResponse.message). */
-function unexpected(what: string, response: AnchoreResponse): ToolError {
+function unexpected(operation: string, response: AnchoreResponse): ToolError {
   const message = isObject(response.body) ? asString(response.body.message) : undefined;
   const hint =
     response.status === 401 || response.status === 403
       ? ' Check ANCHORE_USER and ANCHORE_PASSWORD and the user’s permissions.'
       : '';
   return new ToolError(
-    `${what} failed with HTTP ${response.status}: ${message ?? response.text.slice(0, 300)}.${hint}`,
+    `${operation} failed with HTTP ${response.status}: ${message ?? response.text.slice(0, 300)}.${hint}`,
   );
 }
 
@@ -138,10 +138,10 @@ export class AnchoreV2Api implements AnchoreApi {
 
   constructor(private readonly http: AnchoreHttpClient) {}
 
-  private toRecord(body: unknown, what: string): ImageRecord {
+  private toRecord(body: unknown, operation: string): ImageRecord {
     if (!isObject(body) || typeof body.image_digest !== 'string') {
       throw new ToolError(
-        `${what}: the server's response has no image_digest; is ANCHORE_URL an Anchore v2 API?`,
+        `${operation}: the server's response has no image_digest; is ANCHORE_URL an Anchore v2 API?`,
       );
     }
     return { imageDigest: body.image_digest, analysisStatus: asString(body.analysis_status) ?? 'unknown' };
@@ -215,12 +215,12 @@ export class AnchoreV1Api implements AnchoreApi {
 
   constructor(private readonly http: AnchoreHttpClient) {}
 
-  private toRecord(body: unknown, what: string): ImageRecord {
+  private toRecord(body: unknown, operation: string): ImageRecord {
     // v1 returns AnchoreImageList, an array, for image requests.
     const image = Array.isArray(body) ? body[0] : undefined;
     if (!isObject(image) || typeof image.imageDigest !== 'string') {
       throw new ToolError(
-        `${what}: the server's response has no imageDigest; is ANCHORE_URL an Anchore Engine v1 API?`,
+        `${operation}: the server's response has no imageDigest; is ANCHORE_URL an Anchore Engine v1 API?`,
       );
     }
     return { imageDigest: image.imageDigest, analysisStatus: asString(image.analysis_status) ?? 'unknown' };
